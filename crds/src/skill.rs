@@ -1,0 +1,415 @@
+//! The `Skill` resource: a sandboxed skill's module, grants, targets and limits.
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A skill the platform team installed: where its component comes from and what it may do.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "skillbox.dev",
+    version = "v1alpha1",
+    kind = "Skill",
+    shortname = "sk",
+    status = "SkillStatus"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillSpec {
+    /// The skill's version, as its author released it.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Every finding code the skill reports starts with this (e.g. `workload.`).
+    pub code_prefix: String,
+    /// Where the WebAssembly component comes from.
+    pub module: ModuleSource,
+    /// What the component may import and read.
+    pub grants: Grants,
+    /// Kinds the skill investigates.
+    pub targets: Vec<TargetKind>,
+    /// Resource caps for one call.
+    #[serde(default)]
+    pub limits: Limits,
+    /// When the operator runs the skill on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// The skill's SKILL.md body (domain knowledge for people and LLMs), when installed in-cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prose: Option<String>,
+}
+
+/// Exactly one source, and a digest unless built in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModuleSource {
+    /// A component embedded in the skillbox binary, by skill name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// A component stored in a ConfigMap's `binaryData`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_ref: Option<ConfigMapKeyRef>,
+    /// An `https://` URL, or, in a skill package folder, a path relative to the folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Lowercase hex sha256 of the component; verified before it is compiled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// A key of a ConfigMap in the controller's namespace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConfigMapKeyRef {
+    /// ConfigMap name.
+    pub name: String,
+    /// Key under `binaryData`.
+    pub key: String,
+}
+
+/// What a skill may import and read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Grants {
+    /// Tools the component may import; any other import is refused before it runs.
+    pub tools: Vec<Tool>,
+    /// What the tools may read. Secrets are never readable, whatever is written here.
+    #[serde(default)]
+    pub resources: Vec<ResourceGrant>,
+}
+
+/// One tool of the skill ABI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    /// `get-object`.
+    GetObject,
+    /// `list-objects`.
+    ListObjects,
+    /// `list-events`.
+    ListEvents,
+    /// `read-logs`.
+    ReadLogs,
+}
+
+impl Tool {
+    /// Every tool, in ABI order.
+    pub const ALL: [Tool; 4] = [
+        Tool::GetObject,
+        Tool::ListObjects,
+        Tool::ListEvents,
+        Tool::ReadLogs,
+    ];
+
+    /// The tool's interface name in the WIT package (`get-object`, …).
+    pub fn interface(self) -> &'static str {
+        match self {
+            Tool::GetObject => "get-object",
+            Tool::ListObjects => "list-objects",
+            Tool::ListEvents => "list-events",
+            Tool::ReadLogs => "read-logs",
+        }
+    }
+
+    /// The tool whose interface is `name`.
+    pub fn from_interface(name: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|t| t.interface() == name)
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.interface())
+    }
+}
+
+/// Kinds a skill may read, in some namespaces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceGrant {
+    /// Kinds as `Kind` or `Kind.group` (`Pod`, `Deployment.apps`); `*` for every kind but Secret.
+    pub kinds: Vec<String>,
+    /// Namespaces; empty means every namespace (and cluster-scoped objects).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+/// A kind the skill investigates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetKind {
+    /// The kind, e.g. `Deployment`.
+    pub kind: String,
+    /// The API group (empty for the core group); any group when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// Resource caps for one call of the skill. Defaults suit the built-in skills.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Limits {
+    /// Linear memory cap, MiB.
+    pub memory_mib: u32,
+    /// Fuel (about one unit per wasm instruction).
+    pub fuel: u64,
+    /// Wall-clock deadline, milliseconds.
+    pub timeout_millis: u32,
+    /// Tool calls allowed in one call.
+    pub max_tool_calls: u32,
+    /// Bytes of tool results allowed in one call.
+    pub max_result_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mib: 64,
+            fuel: 5_000_000_000,
+            timeout_millis: 2_000,
+            max_tool_calls: 256,
+            max_result_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// When the operator investigates on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Trigger {
+    /// The rung of the trigger ladder.
+    pub mode: TriggerMode,
+}
+
+/// The trigger ladder: manual → onFailure → continuous.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TriggerMode {
+    /// Only when a person creates an Investigation.
+    #[default]
+    Manual,
+    /// When the skill's `detect` says a watched object fails.
+    OnFailure,
+    /// Again and again while the failure persists.
+    Continuous,
+}
+
+/// What the operator observed about a Skill.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SkillStatus {
+    /// The generation these conditions describe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Accepted` and `Ready`.
+    #[serde(default)]
+    pub conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+}
+
+/// Why a Skill manifest is not acceptable. Each names the rule it breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Zero or several of builtin / configMapRef / url.
+    #[error("spec.module must set exactly one of builtin, configMapRef or url (found {0})")]
+    ModuleSourceCount(usize),
+    /// A non-builtin module without a digest.
+    #[error("spec.module.sha256 is required unless the module is builtin")]
+    DigestMissing,
+    /// A digest that is not 64 lowercase hex characters.
+    #[error("spec.module.sha256 must be 64 lowercase hex characters, got {0:?}")]
+    DigestFormat(String),
+    /// A grant that names Secrets.
+    #[error("spec.grants.resources[{index}].kinds names {kind:?}: Secrets are never granted")]
+    SecretGranted {
+        /// Index of the offending grant.
+        index: usize,
+        /// The kind as written.
+        kind: String,
+    },
+    /// An empty or malformed kind in a grant.
+    #[error("spec.grants.resources[{index}].kinds has an invalid kind {kind:?}")]
+    InvalidKind {
+        /// Index of the offending grant.
+        index: usize,
+        /// The kind as written.
+        kind: String,
+    },
+    /// A code prefix that is not `word.`.
+    #[error("spec.codePrefix must be lowercase letters, digits and hyphens ending in '.', got {0:?}")]
+    CodePrefix(String),
+    /// No target kinds.
+    #[error("spec.targets must name at least one kind")]
+    NoTargets,
+    /// Limits out of range.
+    #[error("spec.limits.{field} must be between {min} and {max}, got {value}")]
+    Limit {
+        /// Field name.
+        field: &'static str,
+        /// Lowest accepted.
+        min: u64,
+        /// Highest accepted.
+        max: u64,
+        /// As written.
+        value: u64,
+    },
+}
+
+/// Whether a kind string, in any spelling (`Secret`, `secrets`, `v1/Secret`, `secrets.`, `Secret.v1`),
+/// names Kubernetes Secrets. Errs on the side of denial: any spelling that starts with "secret" after
+/// dropping an apiVersion prefix counts.
+pub fn names_secret(kind: &str) -> bool {
+    let k = kind.trim().to_ascii_lowercase();
+    let last = k.rsplit('/').next().unwrap_or(&k);
+    last.trim_start().starts_with("secret")
+}
+
+impl SkillSpec {
+    /// Checks the rules the API server's CEL validation also enforces, so a package is refused
+    /// on a laptop for the same reasons it would be refused in a cluster.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        let m = &self.module;
+        let sources = [
+            m.builtin.is_some(),
+            m.config_map_ref.is_some(),
+            m.url.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if sources != 1 {
+            return Err(ManifestError::ModuleSourceCount(sources));
+        }
+        match (&m.sha256, m.builtin.is_some()) {
+            (None, false) => return Err(ManifestError::DigestMissing),
+            (Some(d), _) if !(d.len() == 64 && d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) => {
+                return Err(ManifestError::DigestFormat(d.clone()));
+            }
+            _ => {}
+        }
+        let p = &self.code_prefix;
+        let stem = p.strip_suffix('.').unwrap_or("");
+        if stem.is_empty()
+            || !stem
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ManifestError::CodePrefix(p.clone()));
+        }
+        for (index, g) in self.grants.resources.iter().enumerate() {
+            for kind in &g.kinds {
+                if names_secret(kind) {
+                    return Err(ManifestError::SecretGranted {
+                        index,
+                        kind: kind.clone(),
+                    });
+                }
+                let ok = kind == "*"
+                    || (!kind.is_empty()
+                        && kind.len() <= 253
+                        && kind
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-'));
+                if !ok {
+                    return Err(ManifestError::InvalidKind {
+                        index,
+                        kind: kind.clone(),
+                    });
+                }
+            }
+        }
+        if self.targets.is_empty() {
+            return Err(ManifestError::NoTargets);
+        }
+        let l = &self.limits;
+        let checks: [(&'static str, u64, u64, u64); 5] = [
+            ("memoryMib", 1, 4096, l.memory_mib.into()),
+            ("fuel", 1_000, 1_000_000_000_000, l.fuel),
+            ("timeoutMillis", 1, 600_000, l.timeout_millis.into()),
+            ("maxToolCalls", 0, 100_000, l.max_tool_calls.into()),
+            ("maxResultBytes", 0, 1 << 30, l.max_result_bytes),
+        ];
+        for (field, min, max, value) in checks {
+            if value < min || value > max {
+                return Err(ManifestError::Limit {
+                    field,
+                    min,
+                    max,
+                    value,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SkillSpec {
+        serde_yaml_ng::from_str(
+            r#"
+codePrefix: workload.
+module: {builtin: workload-health}
+grants:
+  tools: [get-object, list-objects]
+  resources: [{kinds: [Pod, Deployment.apps], namespaces: []}]
+targets: [{kind: Pod}]
+"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn accepts_a_builtin_skill() {
+        let s = spec();
+        assert_eq!(s.limits, Limits::default());
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn module_needs_exactly_one_source_and_a_digest() {
+        let mut s = spec();
+        s.module.url = Some("skill.wasm".into());
+        assert_eq!(s.validate(), Err(ManifestError::ModuleSourceCount(2)));
+        s.module.builtin = None;
+        assert_eq!(s.validate(), Err(ManifestError::DigestMissing));
+        s.module.sha256 = Some("ABC".into());
+        assert!(matches!(s.validate(), Err(ManifestError::DigestFormat(_))));
+        s.module.sha256 = Some("a".repeat(64));
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn secrets_are_never_granted_in_any_spelling() {
+        for kind in ["Secret", "secrets", "v1/Secret", "secrets.", "SECRET", " Secret"] {
+            let mut s = spec();
+            s.grants.resources[0].kinds.push(kind.into());
+            assert!(
+                matches!(s.validate(), Err(ManifestError::SecretGranted { .. })),
+                "{kind}"
+            );
+        }
+        // Errs on the side of denial: a kind that merely starts with "secret" is refused too.
+        assert!(names_secret("SecretStore.external-secrets.io"));
+        assert!(!names_secret("ConfigMap"));
+    }
+
+    #[test]
+    fn unknown_tools_do_not_parse() {
+        let r: Result<SkillSpec, _> = serde_yaml_ng::from_str(
+            "codePrefix: a.\nmodule: {builtin: x}\ngrants: {tools: [delete-object]}\ntargets: [{kind: Pod}]",
+        );
+        assert!(r.unwrap_err().to_string().contains("delete-object"));
+    }
+
+    #[test]
+    fn code_prefix_and_limits_are_checked() {
+        let mut s = spec();
+        s.code_prefix = "Workload".into();
+        assert!(matches!(s.validate(), Err(ManifestError::CodePrefix(_))));
+        let mut s = spec();
+        s.limits.memory_mib = 0;
+        assert!(matches!(
+            s.validate(),
+            Err(ManifestError::Limit {
+                field: "memoryMib",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,446 @@
+//! The `skillbox` command line: `investigate`, `skill validate`, `skill inspect`, `demo`.
+//! Lives in the library so tests drive it in-process with their own output buffers.
+
+use crate::engine::{EngineConfig, LoadedSkill, SkillEngine, default_cache_dir};
+use crate::evidence::{EvidenceSource, SnapshotSource};
+use crate::investigate::{investigate, resolve_target, select_skills};
+use crate::package::{MANIFEST_FILE, SKILL_MD_FILE, SkillPackage};
+use crate::report::Report;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Investigates Kubernetes incidents with sandboxed WebAssembly skills.
+#[derive(Debug, Parser)]
+#[command(name = "skillbox", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Folder for compiled components (default: $SKILLBOX_CACHE_DIR, $XDG_CACHE_HOME/skillbox or
+    /// ~/.cache/skillbox).
+    #[arg(long, global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile components every time instead of using the on-disk cache.
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Investigate one object of a snapshot with the skills that target its kind.
+    Investigate(InvestigateArgs),
+    /// Check or describe a skill package.
+    #[command(subcommand)]
+    Skill(SkillCommand),
+    /// Investigate the bundled example snapshots (no cluster needed).
+    Demo {
+        /// Folder of examples (`<name>/scenario.yaml` + `<name>/cluster/`).
+        #[arg(long, value_name = "DIR")]
+        examples: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct InvestigateArgs {
+    /// KIND/NAME: KIND is a kind, plural, short name or kind.group, case-insensitive.
+    target: String,
+    /// Namespace of the target (default: `default`; ignored for cluster-scoped kinds).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// Snapshot folder of `kubectl get -o yaml` output.
+    #[arg(long, value_name = "DIR")]
+    snapshot: PathBuf,
+    /// Run only this skill (repeatable).
+    #[arg(long = "skill", value_name = "NAME")]
+    skill: Vec<String>,
+    /// Also load skill packages from this folder (a package, or a folder of packages; repeatable).
+    #[arg(long = "skills", value_name = "DIR")]
+    skills: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+enum SkillCommand {
+    /// Check a skill package: SKILL.md frontmatter, manifest, digest, imports against grants.
+    Validate {
+        /// The package folder.
+        path: PathBuf,
+    },
+    /// Show a package's (or a bare component's) imports, exports, digest and size.
+    Inspect {
+        /// A package folder or a `.wasm` component.
+        path: PathBuf,
+        /// Output format.
+        #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Yaml,
+}
+
+/// Exit status: a report was produced (whatever its verdict) or a check passed.
+pub const EXIT_OK: i32 = 0;
+/// Exit status: the command could not do its job (bad input, a refused skill).
+pub const EXIT_FAILED: i32 = 1;
+/// Exit status: bad usage.
+pub const EXIT_USAGE: i32 = 2;
+
+/// Runs the CLI with `args` (program name first), writing to `out` and `err`; returns the exit status.
+pub fn run(
+    args: impl IntoIterator<Item = OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                write!(err, "{text}")
+            } else {
+                write!(out, "{text}")
+            };
+            return code;
+        }
+    };
+    match dispatch(cli, out, err) {
+        Ok(code) => code,
+        Err(msg) => {
+            let _ = writeln!(err, "error: {msg}");
+            EXIT_FAILED
+        }
+    }
+}
+
+fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, String> {
+    let cache_dir = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir.or_else(default_cache_dir)
+    };
+    let engine = || {
+        SkillEngine::new(EngineConfig {
+            cache_dir: cache_dir.clone(),
+            ..EngineConfig::default()
+        })
+        .map_err(|e| e.to_string())
+    };
+    match cli.command {
+        Command::Investigate(a) => cmd_investigate(&engine()?, a, out, err),
+        Command::Skill(SkillCommand::Validate { path }) => cmd_validate(&engine()?, &path, out),
+        Command::Skill(SkillCommand::Inspect { path, output }) => {
+            cmd_inspect(&engine()?, &path, output, out)
+        }
+        Command::Demo { examples } => cmd_demo(&engine()?, examples, out, err),
+    }
+}
+
+/// The built-in packages plus those under each `--skills` folder; a later package of the same
+/// name replaces an earlier one.
+fn load_skills(
+    engine: &SkillEngine,
+    dirs: &[PathBuf],
+) -> Result<Vec<Arc<LoadedSkill>>, String> {
+    let mut packages = SkillPackage::builtins().map_err(|e| e.to_string())?;
+    for dir in dirs {
+        for p in package_dirs(dir)? {
+            let pkg = SkillPackage::load_dir(&p).map_err(|e| e.to_string())?;
+            packages.retain(|q| q.name() != pkg.name());
+            packages.push(pkg);
+        }
+    }
+    packages
+        .iter()
+        .map(|p| engine.load(p).map(Arc::new).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// `dir` itself when it is a package, else its sub-folders that are packages (sorted).
+fn package_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    if dir.join(SKILL_MD_FILE).is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("--skills {}: {e}", dir.display()))?;
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join(SKILL_MD_FILE).is_file() && p.join(MANIFEST_FILE).is_file())
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        return Err(format!(
+            "--skills {}: no skill package here (a package folder holds {SKILL_MD_FILE} and {MANIFEST_FILE})",
+            dir.display()
+        ));
+    }
+    Ok(out)
+}
+
+fn load_snapshot(path: &Path, err: &mut dyn Write) -> Result<Arc<SnapshotSource>, String> {
+    let snap = SnapshotSource::load(path).map_err(|e| format!("snapshot {}: {e}", path.display()))?;
+    for w in snap.warnings() {
+        let doc = w.document.map(|d| format!(" document {d}")).unwrap_or_default();
+        let _ = writeln!(err, "warning: {}{doc}: {} (skipped)", w.file, w.message);
+    }
+    Ok(Arc::new(snap))
+}
+
+fn split_target(target: &str) -> Result<(&str, &str), String> {
+    match target.split_once('/') {
+        Some((k, n)) if !k.is_empty() && !n.is_empty() && !n.contains('/') => Ok((k, n)),
+        _ => Err(format!(
+            "target {target:?} must be KIND/NAME, e.g. pod/web-0 or deployment.apps/checkout"
+        )),
+    }
+}
+
+fn run_investigation(
+    skills: &[Arc<LoadedSkill>],
+    evidence: Arc<SnapshotSource>,
+    target: &str,
+    namespace: Option<&str>,
+    only: &[String],
+) -> Result<Report, String> {
+    let (kind, name) = split_target(target)?;
+    let ns = namespace.unwrap_or("default");
+    let target =
+        resolve_target(evidence.as_ref(), kind, Some(ns), name).map_err(|e| e.to_string())?;
+    let key = evidence
+        .resolve_kind(&target.kind)
+        .map_err(|e| e.to_string())?;
+    let selected = select_skills(skills, &key, only).map_err(|e| e.to_string())?;
+    let evidence: Arc<dyn EvidenceSource> = evidence;
+    Ok(investigate(&selected, evidence, &target))
+}
+
+fn cmd_investigate(
+    engine: &SkillEngine,
+    a: InvestigateArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, String> {
+    let evidence = load_snapshot(&a.snapshot, err)?;
+    let skills = load_skills(engine, &a.skills)?;
+    let report = run_investigation(
+        &skills,
+        evidence,
+        &a.target,
+        a.namespace.as_deref(),
+        &a.skill,
+    )?;
+    write_report(&report, a.output, out)?;
+    Ok(EXIT_OK)
+}
+
+fn write_report(report: &Report, format: Format, out: &mut dyn Write) -> Result<(), String> {
+    let text = match format {
+        Format::Text => report.to_text(),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+            s.push('\n');
+            s
+        }
+        Format::Yaml => serde_yaml_ng::to_string(report).map_err(|e| e.to_string())?,
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+}
+
+fn cmd_validate(engine: &SkillEngine, path: &Path, out: &mut dyn Write) -> Result<i32, String> {
+    let pkg = SkillPackage::load_dir(path).map_err(|e| format!("invalid skill package: {e}"))?;
+    let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
+    w(out, format!("ok   SKILL.md: name {:?}, description of {} characters", pkg.name(), pkg.skill_md().description.chars().count()))?;
+    w(out, format!("ok   {MANIFEST_FILE}: a valid skillbox.dev/v1alpha1 Skill (codePrefix {:?})", pkg.spec().code_prefix))?;
+    w(out, format!("ok   module: sha256 {}", pkg.digest()))?;
+    let loaded = engine
+        .load(&pkg)
+        .map_err(|e| format!("invalid skill package: {e}"))?;
+    w(
+        out,
+        format!(
+            "ok   imports within grants: {}",
+            loaded
+                .imports()
+                .iter()
+                .filter(|i| i.starts_with(crate::tools::ABI_PACKAGE))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )?;
+    let described = loaded
+        .describe()
+        .map_err(|e| format!("invalid skill package: describe() failed: {e}"))?;
+    if described.name != pkg.name() {
+        return Err(format!(
+            "invalid skill package: describe() says name {:?}, the package is {:?}",
+            described.name,
+            pkg.name()
+        ));
+    }
+    if described.code_prefix != pkg.spec().code_prefix {
+        return Err(format!(
+            "invalid skill package: describe() says code prefix {:?}, {MANIFEST_FILE} says {:?}",
+            described.code_prefix,
+            pkg.spec().code_prefix
+        ));
+    }
+    w(out, format!("ok   describe(): {} {} matches the manifest", described.name, described.version))?;
+    w(out, format!("valid: {}", path.display()))?;
+    Ok(EXIT_OK)
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Inspection {
+    path: String,
+    name: Option<String>,
+    digest: String,
+    size_bytes: usize,
+    imports: Vec<String>,
+    exports: Vec<String>,
+    granted_tools: Vec<String>,
+    targets: Vec<String>,
+}
+
+fn cmd_inspect(
+    engine: &SkillEngine,
+    path: &Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<i32, String> {
+    let insp = if path.is_dir() {
+        let pkg = SkillPackage::load_dir(path).map_err(|e| e.to_string())?;
+        let (imports, exports) = engine
+            .component_interface(pkg.digest(), pkg.wasm())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Inspection {
+            path: path.display().to_string(),
+            name: Some(pkg.name().into()),
+            digest: format!("sha256:{}", pkg.digest()),
+            size_bytes: pkg.wasm().len(),
+            imports,
+            exports,
+            granted_tools: pkg.spec().grants.tools.iter().map(|t| t.to_string()).collect(),
+            targets: pkg.spec().targets.iter().map(|t| t.kind.clone()).collect(),
+        }
+    } else {
+        let wasm = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let digest = crate::engine::sha256_hex(&wasm);
+        let (imports, exports) = engine
+            .component_interface(&digest, &wasm)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Inspection {
+            path: path.display().to_string(),
+            name: None,
+            digest: format!("sha256:{digest}"),
+            size_bytes: wasm.len(),
+            imports,
+            exports,
+            granted_tools: vec![],
+            targets: vec![],
+        }
+    };
+    let text = match format {
+        Format::Json => serde_json::to_string_pretty(&insp).map_err(|e| e.to_string())? + "\n",
+        Format::Yaml => serde_yaml_ng::to_string(&insp).map_err(|e| e.to_string())?,
+        Format::Text => {
+            let mut s = format!(
+                "path:    {}\nname:    {}\ndigest:  {}\nsize:    {} bytes\n",
+                insp.path,
+                insp.name.as_deref().unwrap_or("(bare component)"),
+                insp.digest,
+                insp.size_bytes
+            );
+            s.push_str("imports:\n");
+            for i in &insp.imports {
+                s.push_str(&format!("  {i}\n"));
+            }
+            s.push_str("exports:\n");
+            for e in &insp.exports {
+                s.push_str(&format!("  {e}\n"));
+            }
+            if insp.name.is_some() {
+                s.push_str(&format!("granted tools: {}\n", insp.granted_tools.join(", ")));
+                s.push_str(&format!("targets: {}\n", insp.targets.join(", ")));
+            }
+            s
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
+}
+
+/// The examples shipped in the repository.
+fn default_examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("examples")
+}
+
+#[derive(serde::Deserialize)]
+struct Example {
+    description: String,
+    target: ExampleTarget,
+}
+
+#[derive(serde::Deserialize)]
+struct ExampleTarget {
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+}
+
+fn cmd_demo(
+    engine: &SkillEngine,
+    examples: Option<PathBuf>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, String> {
+    let dir = examples.unwrap_or_else(default_examples);
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("examples folder {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("scenario.yaml").is_file())
+        .collect();
+    folders.sort();
+    if folders.is_empty() {
+        return Err(format!("no examples (folders with scenario.yaml) in {}", dir.display()));
+    }
+    let skills = load_skills(engine, &[])?;
+    let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(|e| e.to_string());
+    w(out, &format!(
+        "skillbox demo: {} example snapshot(s) from {}, skills: {}\n",
+        folders.len(),
+        dir.display(),
+        skills.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+    ))?;
+    for f in folders {
+        let spec_path = f.join("scenario.yaml");
+        let text = std::fs::read_to_string(&spec_path).map_err(|e| format!("{}: {e}", spec_path.display()))?;
+        let ex: Example = serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", spec_path.display()))?;
+        let name = f.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        w(out, &format!("\n\u{2500}\u{2500} {name}: {}\n", ex.description))?;
+        let ns = ex.target.namespace.as_deref();
+        w(out, &format!(
+            "$ skillbox investigate {}/{}{} --snapshot {}\n",
+            ex.target.kind,
+            ex.target.name,
+            ns.map(|n| format!(" -n {n}")).unwrap_or_default(),
+            f.join("cluster").display()
+        ))?;
+        let evidence = load_snapshot(&f.join("cluster"), err)?;
+        let target = format!("{}/{}", ex.target.kind, ex.target.name);
+        let report = run_investigation(&skills, evidence, &target, ns, &[])?;
+        w(out, &report.to_text())?;
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,443 @@
+//! The pipeline of one investigation: resolve the target, select skills by kind, run each in the
+//! sandbox, check every outcome, and assemble the report.
+
+use crate::engine::{LoadedSkill, SkillRun};
+use crate::tools::ToolRead;
+use crate::evidence::{EvidenceError, EvidenceSource, KindKey};
+use crate::report::{self, LlmSection, Report, ReportFinding, SkillEntry, SkillError};
+use skillbox_guest::{Finding, ObjectRef, Severity, Verdict};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Why an investigation could not run. Each says what was asked and what exists instead.
+#[derive(Debug, thiserror::Error)]
+pub enum InvestigateError {
+    /// The kind is not known to the evidence.
+    #[error("unknown kind {query:?}; kinds in this snapshot: {known}")]
+    UnknownKind {
+        /// As given.
+        query: String,
+        /// Kinds present.
+        known: String,
+    },
+    /// The kind spelling matches several kinds.
+    #[error("kind {query:?} is ambiguous: {candidates}; qualify it as kind.group")]
+    AmbiguousKind {
+        /// As given.
+        query: String,
+        /// Matching kinds.
+        candidates: String,
+    },
+    /// No such object.
+    #[error("{kind} {place} not found{hint}")]
+    TargetNotFound {
+        /// Kind.
+        kind: String,
+        /// `namespace/name` or `name`.
+        place: String,
+        /// ", did you mean …?" or empty.
+        hint: String,
+    },
+    /// No installed skill investigates this kind.
+    #[error("no installed skill investigates {kind} (installed: {installed})")]
+    NoSkillForKind {
+        /// The kind.
+        kind: String,
+        /// Installed skills and their kinds.
+        installed: String,
+    },
+    /// `--skill` named a skill that is not installed.
+    #[error("skill {name:?} is not installed (installed: {installed})")]
+    UnknownSkill {
+        /// As given.
+        name: String,
+        /// Installed skills.
+        installed: String,
+    },
+    /// `--skill` named a skill that does not investigate this kind.
+    #[error("skill {name:?} does not investigate {kind} (it investigates {targets})")]
+    SkillNotForKind {
+        /// Skill.
+        name: String,
+        /// Target kind.
+        kind: String,
+        /// Its target kinds.
+        targets: String,
+    },
+}
+
+/// Resolves `KIND/NAME` in a namespace to the object in the evidence, suggesting close names.
+pub fn resolve_target(
+    evidence: &dyn EvidenceSource,
+    kind_query: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> Result<ObjectRef, InvestigateError> {
+    let key = evidence.resolve_kind(kind_query).map_err(|e| match e {
+        EvidenceError::AmbiguousKind { query, candidates } => InvestigateError::AmbiguousKind {
+            query,
+            candidates: candidates.join(", "),
+        },
+        EvidenceError::UnknownKind { query, known } => InvestigateError::UnknownKind {
+            query,
+            known: known.join(", "),
+        },
+        other => InvestigateError::UnknownKind {
+            query: kind_query.into(),
+            known: other.to_string(),
+        },
+    })?;
+    if let Some(o) = evidence.get(&key, namespace, name) {
+        return Ok(o.object_ref());
+    }
+    // Cluster-scoped objects are found whatever -n says (as kubectl does).
+    if namespace.is_some()
+        && let Some(o) = evidence.get(&key, None, name)
+    {
+        return Ok(o.object_ref());
+    }
+    let place = match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    Err(InvestigateError::TargetNotFound {
+        kind: key.to_string(),
+        place,
+        hint: suggest(evidence.names(&key), namespace, name),
+    })
+}
+
+/// ", did you mean …?" from the names of the kind: same name in other namespaces first, then
+/// close names (edit distance ≤ a third of the length, or a shared prefix).
+fn suggest(names: Vec<(Option<String>, String)>, namespace: Option<&str>, name: &str) -> String {
+    let fmt = |ns: &Option<String>, n: &str| match ns {
+        Some(ns) => format!("{ns}/{n}"),
+        None => n.to_string(),
+    };
+    let elsewhere: Vec<String> = names
+        .iter()
+        .filter(|(ns, n)| n == name && ns.as_deref() != namespace)
+        .map(|(ns, n)| fmt(ns, n))
+        .collect();
+    if !elsewhere.is_empty() {
+        return format!(
+            "; it exists in another namespace: {} (use -n)",
+            elsewhere.join(", ")
+        );
+    }
+    let max = (name.chars().count() / 3).max(2);
+    let mut close: Vec<(usize, String)> = names
+        .iter()
+        .filter(|(ns, _)| namespace.is_none() || ns.as_deref() == namespace)
+        .filter_map(|(ns, n)| {
+            let d = edit_distance(name, n);
+            let prefix = n.len() > 3 && (n.starts_with(name) || name.starts_with(n.as_str()));
+            (d <= max || prefix).then(|| (d, fmt(ns, n)))
+        })
+        .collect();
+    close.sort();
+    close.truncate(5);
+    if close.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = close.into_iter().map(|(_, n)| n).collect();
+        format!("; did you mean {}?", list.join(", "))
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1)
+                .min(cur[j] + 1)
+                .min(prev[j] + usize::from(ca != *cb));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Whether a skill's targets include this kind.
+pub fn targets_kind(skill: &LoadedSkill, kind: &KindKey) -> bool {
+    skill.spec().targets.iter().any(|t| {
+        t.kind.eq_ignore_ascii_case(&kind.kind)
+            && t.group
+                .as_deref()
+                .is_none_or(|g| g.eq_ignore_ascii_case(&kind.group))
+    })
+}
+
+/// Picks the skills to run: every one targeting the kind, or exactly those named.
+pub fn select_skills<'a>(
+    installed: &'a [Arc<LoadedSkill>],
+    kind: &KindKey,
+    only: &[String],
+) -> Result<Vec<&'a Arc<LoadedSkill>>, InvestigateError> {
+    let names = || {
+        installed
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let kinds_of = |s: &LoadedSkill| {
+        s.spec()
+            .targets
+            .iter()
+            .map(|t| t.kind.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !only.is_empty() {
+        let mut out = Vec::new();
+        for n in only {
+            let s = installed
+                .iter()
+                .find(|s| s.name() == n)
+                .ok_or_else(|| InvestigateError::UnknownSkill {
+                    name: n.clone(),
+                    installed: names(),
+                })?;
+            if !targets_kind(s, kind) {
+                return Err(InvestigateError::SkillNotForKind {
+                    name: n.clone(),
+                    kind: kind.to_string(),
+                    targets: kinds_of(s),
+                });
+            }
+            out.push(s);
+        }
+        return Ok(out);
+    }
+    let out: Vec<_> = installed.iter().filter(|s| targets_kind(s, kind)).collect();
+    if out.is_empty() {
+        return Err(InvestigateError::NoSkillForKind {
+            kind: kind.to_string(),
+            installed: installed
+                .iter()
+                .map(|s| format!("{} ({})", s.name(), kinds_of(s)))
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
+    }
+    Ok(out)
+}
+
+/// Text bounds of report.md.
+const MAX_SUMMARY: usize = 512;
+const MAX_LINE: usize = 1024;
+const MAX_LINES: usize = 20;
+const MAX_RESOURCES: usize = 20;
+
+/// Checks a skill's outcome before anything of it reaches a report: codes under the skill's
+/// prefix, resources the skill actually read, bounded text without control characters, and a
+/// verdict that its surviving findings support. Returns the findings kept, the verdict, and what
+/// was rejected.
+pub fn check_outcome(
+    skill: &LoadedSkill,
+    target: &ObjectRef,
+    reads: &[ToolRead],
+    outcome: skillbox_guest::Outcome,
+) -> (Vec<Finding>, Verdict, Vec<String>) {
+    let prefix = &skill.spec().code_prefix;
+    // A finding may name the target, what the skill read, and the owners those objects name in
+    // their ownerReferences (a Pod's Deployment is evidence-based even when not read itself).
+    let mut read: BTreeSet<(String, Option<String>, String)> = BTreeSet::new();
+    for o in reads.iter().flat_map(|r| r.objects.iter()) {
+        read.insert((o.kind.kind.clone(), o.namespace.clone(), o.name.clone()));
+        let owners = o
+            .value
+            .pointer("/metadata/ownerReferences")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten();
+        for r in owners {
+            if let (Some(kind), Some(name)) = (
+                r.get("kind").and_then(|v| v.as_str()),
+                r.get("name").and_then(|v| v.as_str()),
+            ) {
+                read.insert((kind.to_string(), o.namespace.clone(), name.to_string()));
+            }
+        }
+    }
+    read.insert((target.kind.clone(), target.namespace.clone(), target.name.clone()));
+    let mut rejected = Vec::new();
+    let mut kept = Vec::new();
+    let total = outcome.findings.len();
+    for mut f in outcome.findings {
+        if kept.len() == report::MAX_FINDINGS {
+            rejected.push(format!(
+                "{} findings beyond the first {} dropped",
+                total - report::MAX_FINDINGS,
+                report::MAX_FINDINGS
+            ));
+            break;
+        }
+        let code = clean(&f.code, 128);
+        if !code.starts_with(prefix.as_str()) || code.len() == prefix.len() {
+            rejected.push(format!(
+                "finding {code:?} dropped: codes of this skill must start with {prefix:?}"
+            ));
+            continue;
+        }
+        if let Some(r) = f
+            .resources
+            .iter()
+            .find(|r| !read.contains(&(r.kind.clone(), r.namespace.clone(), r.name.clone())))
+        {
+            rejected.push(format!(
+                "finding {code} dropped: it names {r}, which the skill never read (nor an owner of anything it read)"
+            ));
+            continue;
+        }
+        f.code = code;
+        f.summary = clean(&f.summary, MAX_SUMMARY);
+        f.resources.truncate(MAX_RESOURCES);
+        for list in [&mut f.evidence, &mut f.suggestions] {
+            list.truncate(MAX_LINES);
+            for line in list.iter_mut() {
+                *line = clean(line, MAX_LINE);
+            }
+        }
+        kept.push(f);
+    }
+    let explains = kept
+        .iter()
+        .any(|f| matches!(f.severity, Severity::Error | Severity::Warning));
+    let verdict = match outcome.verdict {
+        Verdict::Resolved if !explains => {
+            rejected.push(
+                "verdict resolved without an error or warning finding: taken as inconclusive"
+                    .into(),
+            );
+            Verdict::Inconclusive
+        }
+        Verdict::Healthy if explains => {
+            rejected.push("verdict healthy despite error/warning findings: taken as resolved".into());
+            Verdict::Resolved
+        }
+        v => v,
+    };
+    (kept, verdict, rejected)
+}
+
+/// Removes control characters (keeping none: findings are single-line fields) and bounds length.
+fn clean(s: &str, max_chars: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max_chars)
+        .collect();
+    if s.chars().count() > max_chars {
+        out.pop();
+        out.push('\u{2026}');
+    }
+    out
+}
+
+/// Runs the selected skills on `target` and assembles the report.
+pub fn investigate(
+    skills: &[&Arc<LoadedSkill>],
+    evidence: Arc<dyn EvidenceSource>,
+    target: &ObjectRef,
+) -> Report {
+    let span = tracing::info_span!("investigation", target = %target, verdict = tracing::field::Empty, duration_us = tracing::field::Empty);
+    let _g = span.enter();
+    let started = Instant::now();
+    let started_at = report::now_rfc3339();
+    let mut entries = Vec::new();
+    let mut findings = Vec::new();
+    let mut verdicts = Vec::new();
+    for skill in skills {
+        let SkillRun {
+            outcome,
+            stats,
+            reads,
+        } = skill.investigate(evidence.clone(), target);
+        let (verdict, error, rejected) = match outcome {
+            Ok(o) => {
+                let (kept, verdict, rejected) = check_outcome(skill, target, &reads, o);
+                findings.extend(kept.into_iter().map(|f| ReportFinding::from_skill(skill.name(), f)));
+                (verdict, None, rejected)
+            }
+            Err(e) => {
+                tracing::warn!(skill = skill.name(), class = e.class(), error = %e, "skill call failed");
+                (
+                    Verdict::Inconclusive,
+                    Some(SkillError {
+                        class: e.class().into(),
+                        message: e.to_string(),
+                    }),
+                    Vec::new(),
+                )
+            }
+        };
+        verdicts.push(verdict);
+        entries.push(SkillEntry {
+            name: skill.name().into(),
+            digest: format!("sha256:{}", skill.digest()),
+            verdict,
+            duration_micros: stats.duration.as_micros() as u64,
+            fuel_consumed: stats.fuel_consumed,
+            tool_calls: stats.tool_calls,
+            error,
+            rejected,
+        });
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    report::sort_findings(&mut findings);
+    let verdict = report::worst(verdicts);
+    span.record("verdict", tracing::field::debug(verdict));
+    span.record("duration_us", started.elapsed().as_micros() as u64);
+    Report {
+        target: target.clone(),
+        verdict,
+        skills: entries,
+        findings,
+        llm: LlmSection {
+            // NB: the gate of findings.md; no provider is configured in this build, so no call.
+            required: verdict == Verdict::Inconclusive,
+            ..LlmSection::default()
+        },
+        started_at,
+        completed_at: report::now_rfc3339(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_prefer_other_namespaces_then_close_names() {
+        let names = vec![
+            (Some("a".to_string()), "reviews".to_string()),
+            (Some("b".to_string()), "reviews-v1".to_string()),
+            (Some("b".to_string()), "ratings".to_string()),
+        ];
+        assert!(suggest(names.clone(), Some("b"), "reviews").contains("a/reviews"));
+        let s = suggest(names.clone(), Some("b"), "reviews-v2");
+        assert!(s.contains("b/reviews-v1"), "{s}");
+        assert_eq!(suggest(names, Some("b"), "zzzzzzzz"), "");
+    }
+
+    #[test]
+    fn clean_strips_controls_and_bounds() {
+        assert_eq!(clean("a\u{1b}[31mb\nc", 100), "a [31mb c");
+        let long = "x".repeat(600);
+        let c = clean(&long, 512);
+        assert_eq!(c.chars().count(), 512);
+        assert!(c.ends_with('\u{2026}'));
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "ab"), 2);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

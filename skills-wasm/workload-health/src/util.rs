@@ -1,0 +1,111 @@
+//! Small text helpers: bounded evidence lines, map formatting, quantities.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Longest evidence or suggestion line we produce (the report bound is 1024).
+pub const MAX_LINE: usize = 1000;
+/// Longest summary we produce (the report bound is 512).
+pub const MAX_SUMMARY: usize = 500;
+
+/// `s` cut to at most `max` characters (on a char boundary), with `…` when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `s` on one line: newlines and runs of whitespace become single spaces.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `{a: 1, b: 2}`.
+pub fn fmt_map(m: &BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// `a=1,b=2`.
+pub fn fmt_selector(m: &BTreeMap<String, String>) -> String {
+    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    inner.join(",")
+}
+
+/// Compact JSON, clipped.
+pub fn fmt_json(v: &Value, max: usize) -> String {
+    clip(&serde_json::to_string(v).unwrap_or_default(), max)
+}
+
+/// A string value at `path` (slash-free keys) of a JSON value.
+pub fn str_in<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for k in path {
+        cur = cur.get(*k)?;
+    }
+    cur.as_str()
+}
+
+/// A Kubernetes quantity doubled, keeping its suffix (`256Mi` → `512Mi`, `1.5Gi` → `3Gi`).
+pub fn double_quantity(q: &str) -> Option<String> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(q.len());
+    let (num, suffix) = q.split_at(split);
+    if num.is_empty()
+        || !matches!(
+            suffix,
+            "" | "Ki" | "Mi" | "Gi" | "Ti" | "k" | "K" | "M" | "G" | "T"
+        )
+    {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    if !n.is_finite() || n <= 0.0 {
+        return None;
+    }
+    let d = n * 2.0;
+    let text = if d.fract() == 0.0 && d < 1e15 {
+        format!("{}", d as u64)
+    } else {
+        format!("{d:.1}")
+    };
+    Some(format!("{text}{suffix}"))
+}
+
+/// Case-insensitive substring test.
+pub fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.to_ascii_lowercase()
+        .contains(&needle.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_respects_char_boundaries() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("ééééé", 3), "éé…");
+        assert_eq!(clip("", 0), "");
+    }
+
+    #[test]
+    fn quantities_double() {
+        assert_eq!(double_quantity("256Mi").as_deref(), Some("512Mi"));
+        assert_eq!(double_quantity("1.5Gi").as_deref(), Some("3Gi"));
+        assert_eq!(double_quantity("1000000").as_deref(), Some("2000000"));
+        assert_eq!(double_quantity("abc"), None);
+        assert_eq!(double_quantity("1e3"), None);
+        assert_eq!(double_quantity(""), None);
+    }
+
+    #[test]
+    fn one_line_collapses() {
+        assert_eq!(one_line("a\n  b\tc "), "a b c");
+    }
+}
