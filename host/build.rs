@@ -18,7 +18,10 @@ const BUILTIN: &[&str] = &["workload-health"];
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ has a parent").to_path_buf();
+    let root = manifest_dir
+        .parent()
+        .expect("host/ has a parent")
+        .to_path_buf();
     let out_dir = PathBuf::from(env("OUT_DIR"));
 
     for p in ["skills-wasm", "guest-sdk", "Cargo.toml", "Cargo.lock"] {

@@ -76,7 +76,9 @@ pub struct Grants {
 }
 
 /// One tool of the skill ABI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tool {
     /// `get-object`.
@@ -229,7 +231,9 @@ pub enum ManifestError {
         kind: String,
     },
     /// A code prefix that is not `word.`.
-    #[error("spec.codePrefix must be lowercase letters, digits and hyphens ending in '.', got {0:?}")]
+    #[error(
+        "spec.codePrefix must be lowercase letters, digits and hyphens ending in '.', got {0:?}"
+    )]
     CodePrefix(String),
     /// No target kinds.
     #[error("spec.targets must name at least one kind")]
@@ -275,7 +279,10 @@ impl SkillSpec {
         }
         match (&m.sha256, m.builtin.is_some()) {
             (None, false) => return Err(ManifestError::DigestMissing),
-            (Some(d), _) if !(d.len() == 64 && d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) => {
+            (Some(d), _)
+                if !(d.len() == 64
+                    && d.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) =>
+            {
                 return Err(ManifestError::DigestFormat(d.clone()));
             }
             _ => {}
@@ -376,7 +383,14 @@ targets: [{kind: Pod}]
 
     #[test]
     fn secrets_are_never_granted_in_any_spelling() {
-        for kind in ["Secret", "secrets", "v1/Secret", "secrets.", "SECRET", " Secret"] {
+        for kind in [
+            "Secret",
+            "secrets",
+            "v1/Secret",
+            "secrets.",
+            "SECRET",
+            " Secret",
+        ] {
             let mut s = spec();
             s.grants.resources[0].kinds.push(kind.into());
             assert!(

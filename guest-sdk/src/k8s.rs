@@ -375,7 +375,8 @@ mod tests {
         let s = ls.to_selector().unwrap();
         assert_eq!(s.to_string(), "app=a,tier in (web)");
         let bad: LabelSelector =
-            serde_json::from_str(r#"{"matchExpressions":[{"key":"t","operator":"Near"}]}"#).unwrap();
+            serde_json::from_str(r#"{"matchExpressions":[{"key":"t","operator":"Near"}]}"#)
+                .unwrap();
         assert!(bad.to_selector().is_none());
     }
 
@@ -515,7 +516,11 @@ mod kind_tests {
             "networking.istio.io/v1",
             "VirtualService"
         ));
-        assert!(kind_matches("virtualservice.networking", "networking.istio.io/v1", "VirtualService"));
+        assert!(kind_matches(
+            "virtualservice.networking",
+            "networking.istio.io/v1",
+            "VirtualService"
+        ));
         assert!(!kind_matches("pod.apps", "v1", "Pod"));
         assert!(!kind_matches("service", "v1", "ServiceAccount"));
     }

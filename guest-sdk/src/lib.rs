@@ -108,7 +108,7 @@ macro_rules! export_skill {
                     $crate::__export::detect::<$skill>(object)
                 }
             }
-            $crate::wit::__skillbox_export_world!(__SkillboxExport with_types_in $crate::wit);
+    $crate::wit::__skillbox_export_world!(__SkillboxExport with_types_in $crate::wit);
         };
     };
 }

@@ -17,7 +17,9 @@ impl Object {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         let value: Value = serde_json::from_str(text)?;
         Self::from_value(value).map_err(|_| {
-            <serde_json::Error as serde::de::Error>::custom("a Kubernetes object must be a JSON object")
+            <serde_json::Error as serde::de::Error>::custom(
+                "a Kubernetes object must be a JSON object",
+            )
         })
     }
 
@@ -168,7 +170,10 @@ mod tests {
         assert_eq!(p.labels().len(), 1, "non-string label values are skipped");
         assert!(p.is_owned_by("rs1"));
         assert!(!p.is_owned_by("rs2"));
-        assert_eq!(p.object_ref(), ObjectRef::namespaced("v1", "Pod", "ns", "p"));
+        assert_eq!(
+            p.object_ref(),
+            ObjectRef::namespaced("v1", "Pod", "ns", "p")
+        );
     }
 
     #[test]

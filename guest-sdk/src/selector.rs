@@ -48,7 +48,11 @@ pub struct SelectorError {
 
 impl fmt::Display for SelectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid label selector {:?}: {}", self.input, self.reason)
+        write!(
+            f,
+            "invalid label selector {:?}: {}",
+            self.input, self.reason
+        )
     }
 }
 
@@ -329,11 +333,7 @@ mod tests {
         assert!(!s.matches(&labels(&[("version", "v3"), ("app", "a")])));
         assert!(!s.matches(&labels(&[("version", "v1"), ("app", "a"), ("tier", "db")])));
         assert!(!s.matches(&labels(&[("version", "v1")])));
-        assert!(!s.matches(&labels(&[
-            ("version", "v1"),
-            ("app", "a"),
-            ("canary", "")
-        ])));
+        assert!(!s.matches(&labels(&[("version", "v1"), ("app", "a"), ("canary", "")])));
     }
 
     #[test]
@@ -369,7 +369,10 @@ mod tests {
 
     #[test]
     fn bounds_term_count() {
-        let many = (0..65).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+        let many = (0..65)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
         assert!(Selector::parse(&many).is_err());
     }
 }

@@ -102,7 +102,13 @@ impl Fixture {
     }
 
     /// Adds a container log.
-    pub fn add_log(&mut self, namespace: &str, pod: &str, container: &str, text: &str) -> &mut Self {
+    pub fn add_log(
+        &mut self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        text: &str,
+    ) -> &mut Self {
         self.logs.insert(
             (namespace.into(), pod.into(), container.into()),
             text.into(),
@@ -164,7 +170,8 @@ impl Fixture {
                 continue;
             }
             let read = || {
-                std::fs::read_to_string(&p).map_err(|e| FixtureError(format!("{}: {e}", p.display())))
+                std::fs::read_to_string(&p)
+                    .map_err(|e| FixtureError(format!("{}: {e}", p.display())))
             };
             let rel: Vec<String> = p
                 .strip_prefix(root)
@@ -201,7 +208,9 @@ impl ToolBackend for Fixture {
     ) -> Result<String, ToolError> {
         self.find(kind, namespace, name)
             .map(to_json)
-            .ok_or_else(|| ToolError::NotFound(format!("{kind} {}/{name}", namespace.unwrap_or(""))))
+            .ok_or_else(|| {
+                ToolError::NotFound(format!("{kind} {}/{name}", namespace.unwrap_or("")))
+            })
     }
 
     fn list_objects(
@@ -288,7 +297,10 @@ regarding: {kind: Pod, name: a, namespace: n}
         let mut f = Fixture::from_yaml(YAML).unwrap();
         f.add_log("n", "a", "c", "1\n2\n3");
         set_backend(Rc::new(f));
-        assert_eq!(tools::get_object("pods", Some("n"), "a").unwrap().name(), "a");
+        assert_eq!(
+            tools::get_object("pods", Some("n"), "a").unwrap().name(),
+            "a"
+        );
         assert!(matches!(
             tools::get_object("Pod", Some("n"), "zz"),
             Err(ToolError::NotFound(_))

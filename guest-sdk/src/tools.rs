@@ -109,9 +109,7 @@ mod imp {
         BACKEND.with(|b| *b.borrow_mut() = None);
     }
 
-    fn with<T>(
-        f: impl FnOnce(&dyn ToolBackend) -> Result<T, ToolError>,
-    ) -> Result<T, ToolError> {
+    fn with<T>(f: impl FnOnce(&dyn ToolBackend) -> Result<T, ToolError>) -> Result<T, ToolError> {
         let backend = BACKEND.with(|b| b.borrow().clone());
         match backend {
             Some(b) => f(&*b),

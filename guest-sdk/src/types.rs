@@ -366,8 +366,11 @@ mod tests {
             Verdict::Healthy
         );
         assert_eq!(
-            Outcome::from_findings(vec![Finding::info("x.a", "a"), Finding::warning("x.b", "b")])
-                .verdict,
+            Outcome::from_findings(vec![
+                Finding::info("x.a", "a"),
+                Finding::warning("x.b", "b")
+            ])
+            .verdict,
             Verdict::Resolved
         );
     }

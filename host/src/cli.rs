@@ -147,10 +147,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, S
 
 /// The built-in packages plus those under each `--skills` folder; a later package of the same
 /// name replaces an earlier one.
-fn load_skills(
-    engine: &SkillEngine,
-    dirs: &[PathBuf],
-) -> Result<Vec<Arc<LoadedSkill>>, String> {
+fn load_skills(engine: &SkillEngine, dirs: &[PathBuf]) -> Result<Vec<Arc<LoadedSkill>>, String> {
     let mut packages = SkillPackage::builtins().map_err(|e| e.to_string())?;
     for dir in dirs {
         for p in package_dirs(dir)? {
@@ -187,9 +184,12 @@ fn package_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn load_snapshot(path: &Path, err: &mut dyn Write) -> Result<Arc<SnapshotSource>, String> {
-    let snap = SnapshotSource::load(path).map_err(|e| format!("snapshot {}: {e}", path.display()))?;
+    let snap = SnapshotSource::load(path).map_err(|e| format!("snapshot: {e}"))?;
     for w in snap.warnings() {
-        let doc = w.document.map(|d| format!(" document {d}")).unwrap_or_default();
+        let doc = w
+            .document
+            .map(|d| format!(" document {d}"))
+            .unwrap_or_default();
         let _ = writeln!(err, "warning: {}{doc}: {} (skipped)", w.file, w.message);
     }
     Ok(Arc::new(snap))
@@ -258,8 +258,21 @@ fn write_report(report: &Report, format: Format, out: &mut dyn Write) -> Result<
 fn cmd_validate(engine: &SkillEngine, path: &Path, out: &mut dyn Write) -> Result<i32, String> {
     let pkg = SkillPackage::load_dir(path).map_err(|e| format!("invalid skill package: {e}"))?;
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
-    w(out, format!("ok   SKILL.md: name {:?}, description of {} characters", pkg.name(), pkg.skill_md().description.chars().count()))?;
-    w(out, format!("ok   {MANIFEST_FILE}: a valid skillbox.dev/v1alpha1 Skill (codePrefix {:?})", pkg.spec().code_prefix))?;
+    w(
+        out,
+        format!(
+            "ok   SKILL.md: name {:?}, description of {} characters",
+            pkg.name(),
+            pkg.skill_md().description.chars().count()
+        ),
+    )?;
+    w(
+        out,
+        format!(
+            "ok   {MANIFEST_FILE}: a valid skillbox.dev/v1alpha1 Skill (codePrefix {:?})",
+            pkg.spec().code_prefix
+        ),
+    )?;
     w(out, format!("ok   module: sha256 {}", pkg.digest()))?;
     let loaded = engine
         .load(&pkg)
@@ -294,7 +307,13 @@ fn cmd_validate(engine: &SkillEngine, path: &Path, out: &mut dyn Write) -> Resul
             pkg.spec().code_prefix
         ));
     }
-    w(out, format!("ok   describe(): {} {} matches the manifest", described.name, described.version))?;
+    w(
+        out,
+        format!(
+            "ok   describe(): {} {} matches the manifest",
+            described.name, described.version
+        ),
+    )?;
     w(out, format!("valid: {}", path.display()))?;
     Ok(EXIT_OK)
 }
@@ -330,7 +349,13 @@ fn cmd_inspect(
             size_bytes: pkg.wasm().len(),
             imports,
             exports,
-            granted_tools: pkg.spec().grants.tools.iter().map(|t| t.to_string()).collect(),
+            granted_tools: pkg
+                .spec()
+                .grants
+                .tools
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
             targets: pkg.spec().targets.iter().map(|t| t.kind.clone()).collect(),
         }
     } else {
@@ -370,7 +395,10 @@ fn cmd_inspect(
                 s.push_str(&format!("  {e}\n"));
             }
             if insp.name.is_some() {
-                s.push_str(&format!("granted tools: {}\n", insp.granted_tools.join(", ")));
+                s.push_str(&format!(
+                    "granted tools: {}\n",
+                    insp.granted_tools.join(", ")
+                ));
                 s.push_str(&format!("targets: {}\n", insp.targets.join(", ")));
             }
             s
@@ -382,7 +410,9 @@ fn cmd_inspect(
 
 /// The examples shipped in the repository.
 fn default_examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("examples")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("examples")
 }
 
 #[derive(serde::Deserialize)]
@@ -405,6 +435,7 @@ fn cmd_demo(
     err: &mut dyn Write,
 ) -> Result<i32, String> {
     let dir = examples.unwrap_or_else(default_examples);
+    let dir = dir.canonicalize().unwrap_or(dir);
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| format!("examples folder {}: {e}", dir.display()))?
         .filter_map(Result::ok)
@@ -413,30 +444,52 @@ fn cmd_demo(
         .collect();
     folders.sort();
     if folders.is_empty() {
-        return Err(format!("no examples (folders with scenario.yaml) in {}", dir.display()));
+        return Err(format!(
+            "no examples (folders with scenario.yaml) in {}",
+            dir.display()
+        ));
     }
     let skills = load_skills(engine, &[])?;
     let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(|e| e.to_string());
-    w(out, &format!(
-        "skillbox demo: {} example snapshot(s) from {}, skills: {}\n",
-        folders.len(),
-        dir.display(),
-        skills.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
-    ))?;
+    w(
+        out,
+        &format!(
+            "skillbox demo: {} example snapshot(s) from {}, skills: {}\n",
+            folders.len(),
+            dir.display(),
+            skills
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )?;
     for f in folders {
         let spec_path = f.join("scenario.yaml");
-        let text = std::fs::read_to_string(&spec_path).map_err(|e| format!("{}: {e}", spec_path.display()))?;
-        let ex: Example = serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", spec_path.display()))?;
-        let name = f.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        w(out, &format!("\n\u{2500}\u{2500} {name}: {}\n", ex.description))?;
+        let text = std::fs::read_to_string(&spec_path)
+            .map_err(|e| format!("{}: {e}", spec_path.display()))?;
+        let ex: Example =
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", spec_path.display()))?;
+        let name = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        w(
+            out,
+            &format!("\n\u{2500}\u{2500} {name}: {}\n", ex.description),
+        )?;
         let ns = ex.target.namespace.as_deref();
-        w(out, &format!(
-            "$ skillbox investigate {}/{}{} --snapshot {}\n",
-            ex.target.kind,
-            ex.target.name,
-            ns.map(|n| format!(" -n {n}")).unwrap_or_default(),
-            f.join("cluster").display()
-        ))?;
+        w(
+            out,
+            &format!(
+                "$ skillbox investigate {}/{}{} --snapshot {}\n",
+                ex.target.kind,
+                ex.target.name,
+                ns.map(|n| format!(" -n {n}")).unwrap_or_default(),
+                f.join("cluster").display()
+            ),
+        )?;
         let evidence = load_snapshot(&f.join("cluster"), err)?;
         let target = format!("{}/{}", ex.target.kind, ex.target.name);
         let report = run_investigation(&skills, evidence, &target, ns, &[])?;

@@ -2,9 +2,9 @@
 //! sandbox, check every outcome, and assemble the report.
 
 use crate::engine::{LoadedSkill, SkillRun};
-use crate::tools::ToolRead;
 use crate::evidence::{EvidenceError, EvidenceSource, KindKey};
 use crate::report::{self, LlmSection, Report, ReportFinding, SkillEntry, SkillError};
+use crate::tools::ToolRead;
 use skillbox_guest::{Finding, ObjectRef, Severity, Verdict};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -195,13 +195,12 @@ pub fn select_skills<'a>(
     if !only.is_empty() {
         let mut out = Vec::new();
         for n in only {
-            let s = installed
-                .iter()
-                .find(|s| s.name() == n)
-                .ok_or_else(|| InvestigateError::UnknownSkill {
+            let s = installed.iter().find(|s| s.name() == n).ok_or_else(|| {
+                InvestigateError::UnknownSkill {
                     name: n.clone(),
                     installed: names(),
-                })?;
+                }
+            })?;
             if !targets_kind(s, kind) {
                 return Err(InvestigateError::SkillNotForKind {
                     name: n.clone(),
@@ -264,7 +263,11 @@ pub fn check_outcome(
             }
         }
     }
-    read.insert((target.kind.clone(), target.namespace.clone(), target.name.clone()));
+    read.insert((
+        target.kind.clone(),
+        target.namespace.clone(),
+        target.name.clone(),
+    ));
     let mut rejected = Vec::new();
     let mut kept = Vec::new();
     let total = outcome.findings.len();
@@ -317,7 +320,8 @@ pub fn check_outcome(
             Verdict::Inconclusive
         }
         Verdict::Healthy if explains => {
-            rejected.push("verdict healthy despite error/warning findings: taken as resolved".into());
+            rejected
+                .push("verdict healthy despite error/warning findings: taken as resolved".into());
             Verdict::Resolved
         }
         v => v,
@@ -361,7 +365,10 @@ pub fn investigate(
         let (verdict, error, rejected) = match outcome {
             Ok(o) => {
                 let (kept, verdict, rejected) = check_outcome(skill, target, &reads, o);
-                findings.extend(kept.into_iter().map(|f| ReportFinding::from_skill(skill.name(), f)));
+                findings.extend(
+                    kept.into_iter()
+                        .map(|f| ReportFinding::from_skill(skill.name(), f)),
+                );
                 (verdict, None, rejected)
             }
             Err(e) => {

@@ -251,7 +251,10 @@ mod tests {
             .iter()
             .map(|f| (f.code.as_str(), f.resources[0].name.as_str()))
             .collect();
-        assert_eq!(got, [("a.x", "z"), ("b.x", "a"), ("b.x", "b"), ("b.x", "a")]);
+        assert_eq!(
+            got,
+            [("a.x", "z"), ("b.x", "a"), ("b.x", "b"), ("b.x", "a")]
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ fn a_tool_that_is_not_granted_is_refused_at_link_time_by_name() {
     }
     // Granted, the same component links: the refusal was about the grant, nothing else.
     let (_dir, pkg) = package("reads-logs", "get-object, read-logs", "");
-    engine().load(&pkg).expect("links once read-logs is granted");
+    engine()
+        .load(&pkg)
+        .expect("links once read-logs is granted");
 }
 
 #[test]
@@ -150,14 +152,20 @@ fn an_endless_loop_is_stopped_by_fuel() {
 #[test]
 fn unbounded_allocation_is_stopped_at_the_memory_cap() {
     let run = run_hostile("alloc", "memoryMib: 32");
-    assert_eq!(run.outcome.unwrap_err(), CallError::MemoryCap { limit_mib: 32 });
+    assert_eq!(
+        run.outcome.unwrap_err(),
+        CallError::MemoryCap { limit_mib: 32 }
+    );
 }
 
 #[test]
 fn a_panic_is_classified_with_its_message() {
     match run_hostile("panic", "").outcome {
         Err(CallError::Panic { message }) => {
-            assert!(message.contains("hostile skill panics on purpose"), "{message}")
+            assert!(
+                message.contains("hostile skill panics on purpose"),
+                "{message}"
+            )
         }
         other => panic!("want a classified panic, got {other:?}"),
     }
@@ -214,15 +222,29 @@ fn secrets_are_denied_in_every_spelling_and_other_namespaces_too() {
 fn the_host_survives_a_hostile_call_and_serves_the_next() {
     let (_dir, pkg) = package("hostile", HOSTILE_TOOLS, "memoryMib: 32");
     let skill = engine().load(&pkg).unwrap();
-    assert!(skill.investigate(evidence(), &target("alloc")).outcome.is_err());
-    assert!(skill.investigate(evidence(), &target("panic")).outcome.is_err());
+    assert!(
+        skill
+            .investigate(evidence(), &target("alloc"))
+            .outcome
+            .is_err()
+    );
+    assert!(
+        skill
+            .investigate(evidence(), &target("panic"))
+            .outcome
+            .is_err()
+    );
     let ok = skill.investigate(evidence(), &target("benign"));
     assert_eq!(ok.outcome.unwrap().verdict, Verdict::Healthy);
 }
 
 #[test]
 fn concurrent_neighbours_are_unaffected() {
-    let (_dir, pkg) = package("hostile", HOSTILE_TOOLS, "timeoutMillis: 200, memoryMib: 32");
+    let (_dir, pkg) = package(
+        "hostile",
+        HOSTILE_TOOLS,
+        "timeoutMillis: 200, memoryMib: 32",
+    );
     let skill = Arc::new(engine().load(&pkg).unwrap());
     let handles: Vec<_> = ["loop", "alloc", "benign", "panic", "benign"]
         .into_iter()

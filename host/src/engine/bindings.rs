@@ -10,4 +10,4 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub use skillbox::skill::types::{Severity, ToolError, Verdict};
+pub use self::skillbox::skill::types::{Severity, ToolError, Verdict};

@@ -50,7 +50,11 @@ impl ComponentCache {
         if let Some(c) = self.lock().get(&key) {
             return Ok((c.clone(), CacheHit::Memory));
         }
-        if let Some(c) = self.dir.as_deref().and_then(|d| disk::load(engine, d, &key)) {
+        if let Some(c) = self
+            .dir
+            .as_deref()
+            .and_then(|d| disk::load(engine, d, &key))
+        {
             self.lock().insert(key, c.clone());
             return Ok((c, CacheHit::Disk));
         }
@@ -102,7 +106,10 @@ mod disk {
     use wasmtime::component::Component;
 
     fn paths(dir: &Path, key: &str) -> (PathBuf, PathBuf) {
-        (dir.join(format!("{key}.cwasm")), dir.join(format!("{key}.sha256")))
+        (
+            dir.join(format!("{key}.cwasm")),
+            dir.join(format!("{key}.sha256")),
+        )
     }
 
     pub(super) fn load(engine: &Engine, dir: &Path, key: &str) -> Option<Component> {

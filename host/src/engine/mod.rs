@@ -12,7 +12,9 @@ pub use call::{CallError, STDERR_CAP};
 
 use crate::evidence::EvidenceSource;
 use crate::package::SkillPackage;
-use crate::tools::{ImportRefusal, ResourcePolicy, ToolBudget, ToolContext, ToolRead, ToolWhitelist};
+use crate::tools::{
+    ImportRefusal, ResourcePolicy, ToolBudget, ToolContext, ToolRead, ToolWhitelist,
+};
 use bindings::{SkillPre, skillbox::skill as abi};
 use cache::ComponentCache;
 use call::HostState;
@@ -167,12 +169,10 @@ impl SkillEngine {
                 skill: skill.clone(),
                 refusal,
             })?;
-        let linker = self
-            .linker(&whitelist)
-            .map_err(|e| LoadError::Link {
-                skill: skill.clone(),
-                message: format!("{e:#}"),
-            })?;
+        let linker = self.linker(&whitelist).map_err(|e| LoadError::Link {
+            skill: skill.clone(),
+            message: format!("{e:#}"),
+        })?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(SkillPre::new)
@@ -180,7 +180,11 @@ impl SkillEngine {
                 skill: skill.clone(),
                 message: format!("{e:#}"),
             })?;
-        tracing::debug!(?cache_hit, micros = started.elapsed().as_micros() as u64, "skill loaded");
+        tracing::debug!(
+            ?cache_hit,
+            micros = started.elapsed().as_micros() as u64,
+            "skill loaded"
+        );
         Ok(LoadedSkill {
             engine: self.engine.clone(),
             name: skill,
@@ -208,8 +212,12 @@ impl SkillEngine {
             .map_err(|e| format!("the component does not compile: {e:#}"))?;
         let ty = component.component_type();
         Ok((
-            ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect(),
-            ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect(),
+            ty.imports(&self.engine)
+                .map(|(n, _)| n.to_string())
+                .collect(),
+            ty.exports(&self.engine)
+                .map(|(n, _)| n.to_string())
+                .collect(),
         ))
     }
 
@@ -372,8 +380,9 @@ impl LoadedSkill {
             }
         };
         let result = match self.pre.instantiate(&mut store) {
-            Ok(instance) => f(&instance, &mut store)
-                .map_err(|e| CallError::classify(&e, store.data(), &limits)),
+            Ok(instance) => {
+                f(&instance, &mut store).map_err(|e| CallError::classify(&e, store.data(), &limits))
+            }
             Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
                 Err(CallError::classify(&e, store.data(), &limits))
             }
@@ -398,7 +407,11 @@ impl LoadedSkill {
     pub fn investigate(&self, evidence: Arc<dyn EvidenceSource>, target: &ObjectRef) -> SkillRun {
         let span = tracing::info_span!("skill_call", skill = %self.name, target = %target, verdict = tracing::field::Empty, duration_us = tracing::field::Empty);
         let _g = span.enter();
-        let tools = ToolContext::new(evidence, self.policy.clone(), ToolBudget::from(&self.spec.limits));
+        let tools = ToolContext::new(
+            evidence,
+            self.policy.clone(),
+            ToolBudget::from(&self.spec.limits),
+        );
         let wt = abi::types::ObjectRef {
             api_version: target.api_version.clone(),
             kind: target.kind.clone(),
@@ -434,15 +447,17 @@ impl LoadedSkill {
 
     /// Calls `describe()`; it gets no tools.
     pub fn describe(&self) -> Result<Manifest, CallError> {
-        self.call(ToolContext::toolless(), |skill, store| skill.call_describe(store))
-            .0
-            .map(|m| Manifest {
-                name: m.name,
-                version: m.version,
-                code_prefix: m.code_prefix,
-                target_kinds: m.target_kinds,
-                tools: m.tools,
-            })
+        self.call(ToolContext::toolless(), |skill, store| {
+            skill.call_describe(store)
+        })
+        .0
+        .map(|m| Manifest {
+            name: m.name,
+            version: m.version,
+            code_prefix: m.code_prefix,
+            target_kinds: m.target_kinds,
+            tools: m.tools,
+        })
     }
 }
 

@@ -84,7 +84,9 @@ pub enum PackageError {
         skill_md: String,
     },
     /// The manifest names a builtin this binary does not have.
-    #[error("{path}: spec.module.builtin {name:?} is not built into this skillbox (built in: {known})")]
+    #[error(
+        "{path}: spec.module.builtin {name:?} is not built into this skillbox (built in: {known})"
+    )]
     UnknownBuiltin {
         /// The manifest file.
         path: PathBuf,
@@ -102,7 +104,9 @@ pub enum PackageError {
         url: String,
     },
     /// A configMapRef module, which only the operator can read.
-    #[error("{path}: spec.module.configMapRef is read by the operator in a cluster; a package folder needs spec.module.url")]
+    #[error(
+        "{path}: spec.module.configMapRef is read by the operator in a cluster; a package folder needs spec.module.url"
+    )]
     ConfigMapModule {
         /// The manifest file.
         path: PathBuf,
@@ -190,12 +194,11 @@ impl SkillPackage {
     /// The built-in package `b`.
     pub fn from_builtin(b: &'static Builtin) -> Result<Self, PackageError> {
         let path = PathBuf::from(format!("builtin:{}", b.name));
-        let skill_md = SkillMd::parse(b.skill_md, Some(b.name)).map_err(|source| {
-            PackageError::SkillMd {
+        let skill_md =
+            SkillMd::parse(b.skill_md, Some(b.name)).map_err(|source| PackageError::SkillMd {
                 path: path.join(SKILL_MD_FILE),
                 source,
-            }
-        })?;
+            })?;
         let man_path = path.join(MANIFEST_FILE);
         let manifest = parse_manifest(b.manifest, &man_path)?;
         check_names(&manifest, &skill_md, &man_path)?;
@@ -384,7 +387,11 @@ mod tests {
         let p = SkillPackage::load_dir(&pkg).unwrap();
         assert_eq!(p.digest(), good);
 
-        std::fs::write(pkg.join(MANIFEST_FILE), manifest(&"0".repeat(64), "skill.wasm")).unwrap();
+        std::fs::write(
+            pkg.join(MANIFEST_FILE),
+            manifest(&"0".repeat(64), "skill.wasm"),
+        )
+        .unwrap();
         assert!(matches!(
             SkillPackage::load_dir(&pkg),
             Err(PackageError::DigestMismatch { .. })

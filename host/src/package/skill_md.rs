@@ -126,8 +126,11 @@ mod tests {
 
     #[test]
     fn parses_frontmatter_and_body() {
-        let s = SkillMd::parse(&md("workload-health", "Why pods fail"), Some("workload-health"))
-            .unwrap();
+        let s = SkillMd::parse(
+            &md("workload-health", "Why pods fail"),
+            Some("workload-health"),
+        )
+        .unwrap();
         assert_eq!(s.name, "workload-health");
         assert_eq!(s.description, "Why pods fail");
         assert_eq!(s.body, "# Body\ntext\n");
@@ -153,7 +156,10 @@ mod tests {
         );
         for bad in ["-a", "a-", "a--b", "A", "a_b", &"a".repeat(65)] {
             assert!(
-                matches!(SkillMd::parse(&md(bad, "d"), None), Err(SkillMdError::NameFormat(_))),
+                matches!(
+                    SkillMd::parse(&md(bad, "d"), None),
+                    Err(SkillMdError::NameFormat(_))
+                ),
                 "{bad}"
             );
         }

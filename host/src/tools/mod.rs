@@ -56,7 +56,9 @@ pub struct ToolRead {
 
 /// Why the host trapped a skill from inside a tool call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("tool budget exhausted: {calls} calls (budget {max_calls}), {bytes} bytes (budget {max_bytes})")]
+#[error(
+    "tool budget exhausted: {calls} calls (budget {max_calls}), {bytes} bytes (budget {max_bytes})"
+)]
 pub struct BudgetTrap {
     /// Calls made.
     pub calls: u32,
@@ -336,7 +338,9 @@ impl ToolContext {
             )
             .map_err(evidence_error)?
             .ok_or_else(|| {
-                ToolError::NotFound(format!("no log for container {container} of Pod {namespace}/{pod}"))
+                ToolError::NotFound(format!(
+                    "no log for container {container} of Pod {namespace}/{pod}"
+                ))
             })?;
         self.charge(text.len() as u64)?;
         self.reads.push(ToolRead {

@@ -180,7 +180,11 @@ mod tests {
         assert!(p.check(&key("", "Pod"), None).is_err());
         assert!(p.check(&key("", "ConfigMap"), Some("shop")).is_err());
         p.check(&key("", "Event"), Some("anywhere")).unwrap();
-        p.check(&key("events.k8s.io", "Event"), Some("anywhere")).unwrap();
+        assert!(
+            p.check(&key("events.k8s.io", "Event"), Some("anywhere"))
+                .is_err(),
+            "a bare core kind grants the core group only"
+        );
         assert!(
             p.check(&key("example.com", "Pod"), Some("shop")).is_err(),
             "a bare core kind does not grant another group's kind of the same name"

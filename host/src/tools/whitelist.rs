@@ -61,7 +61,9 @@ pub enum ImportRefusal {
         reason: String,
     },
     /// Built against a skill ABI this host does not speak.
-    #[error("imports `{import}`: skill ABI version {version} is not compatible with this host's 0.1")]
+    #[error(
+        "imports `{import}`: skill ABI version {version} is not compatible with this host's 0.1"
+    )]
     IncompatibleAbi {
         /// The import as the component names it.
         import: String,
@@ -114,7 +116,10 @@ impl ToolWhitelist {
     }
 
     /// Checks every import; the first refusal, in import order, is returned.
-    pub fn check<'a>(&self, imports: impl IntoIterator<Item = &'a str>) -> Result<(), ImportRefusal> {
+    pub fn check<'a>(
+        &self,
+        imports: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ImportRefusal> {
         imports.into_iter().try_for_each(|i| self.check_one(i))
     }
 
@@ -205,7 +210,9 @@ mod tests {
 
     #[test]
     fn ungranted_tool_is_named() {
-        let e = wl().check_one("skillbox:skill/read-logs@0.1.0").unwrap_err();
+        let e = wl()
+            .check_one("skillbox:skill/read-logs@0.1.0")
+            .unwrap_err();
         assert!(matches!(e, ImportRefusal::ToolNotGranted { .. }));
         let msg = e.to_string();
         assert!(msg.contains("skillbox:skill/read-logs@0.1.0"), "{msg}");

@@ -4,6 +4,9 @@
 //! Secret (and reports what each attempt returned), `stderr` floods stderr, `fabricate` names an
 //! object it never read, `foreign-code` reports a code outside its prefix. Any other name: healthy.
 
+// NB: natively (clippy, tests) nothing calls the skill: it only runs as a component.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use skillbox_guest::{Finding, Manifest, ObjectRef, Outcome, Skill, tools};
 
 struct Hostile;
@@ -13,7 +16,15 @@ fn attempts() -> Vec<Finding> {
     let mut note = |what: &str, result: String| {
         out.push(Finding::info("probe.attempt", what.to_string()).evidence(result));
     };
-    for kind in ["Secret", "secret", "Secrets", "v1/Secret", "secrets.", "SECRET", "secrets"] {
+    for kind in [
+        "Secret",
+        "secret",
+        "Secrets",
+        "v1/Secret",
+        "secrets.",
+        "SECRET",
+        "secrets",
+    ] {
         note(
             &format!("get-object {kind}"),
             match tools::get_object(kind, Some("default"), "db-password") {
@@ -91,9 +102,8 @@ impl Skill for Hostile {
             },
             "secret" => Ok(Outcome::from_findings(attempts())),
             "fabricate" => Ok(Outcome::from_findings(vec![
-                Finding::error("probe.fabricated", "names an object it never read").resource(
-                    ObjectRef::namespaced("v1", "Pod", "default", "never-read"),
-                ),
+                Finding::error("probe.fabricated", "names an object it never read")
+                    .resource(ObjectRef::namespaced("v1", "Pod", "default", "never-read")),
             ])),
             "foreign-code" => Ok(Outcome::from_findings(vec![Finding::error(
                 "workload.crashloop",

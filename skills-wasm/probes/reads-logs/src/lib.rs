@@ -1,20 +1,28 @@
 //! A test skill that imports `read-logs`; its manifest in the tests grants only `get-object`,
 //! so the host must refuse it before it runs.
 
+// NB: natively (clippy, tests) nothing calls the skill: it only runs as a component.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use skillbox_guest::{Manifest, ObjectRef, Outcome, Skill, tools};
 
 struct ReadsLogs;
 
 impl Skill for ReadsLogs {
     fn describe() -> Manifest {
-        Manifest::new("reads-logs", "0.1.0", "probe.").target_kinds(["Pod"]).tools(["get-object"])
+        Manifest::new("reads-logs", "0.1.0", "probe.")
+            .target_kinds(["Pod"])
+            .tools(["get-object"])
     }
 
     fn investigate(target: &ObjectRef) -> Result<Outcome, String> {
         let ns = target.namespace.as_deref().unwrap_or("default");
         let log = tools::read_logs(ns, &target.name, "app", 10).map_err(|e| e.to_string())?;
         let _ = tools::get_object("Pod", Some(ns), &target.name);
-        Err(format!("read {} bytes of logs it was never granted", log.len()))
+        Err(format!(
+            "read {} bytes of logs it was never granted",
+            log.len()
+        ))
     }
 }
 
