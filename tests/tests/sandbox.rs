@@ -310,3 +310,77 @@ fn a_corrupt_component_does_not_compile_and_says_so() {
         Ok(_) => panic!("half a component compiled"),
     }
 }
+
+#[test]
+fn compiled_components_are_cached_on_disk_and_a_corrupt_entry_is_recompiled() {
+    use skillbox::engine::CacheHit;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = || EngineConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        max_instances: 4,
+        ..EngineConfig::default()
+    };
+    let (_dir, pkg) = package("hostile", HOSTILE_TOOLS, "");
+    let first = SkillEngine::new(cfg()).unwrap();
+    assert_eq!(first.load(&pkg).unwrap().cache_hit(), CacheHit::Compiled);
+    assert_eq!(first.load(&pkg).unwrap().cache_hit(), CacheHit::Memory);
+    let second = SkillEngine::new(cfg()).unwrap();
+    let from_disk = second.load(&pkg).unwrap();
+    assert_eq!(from_disk.cache_hit(), CacheHit::Disk);
+    assert_eq!(
+        from_disk
+            .investigate(evidence(), &target("benign"))
+            .outcome
+            .unwrap()
+            .verdict,
+        Verdict::Healthy
+    );
+    let mut corrupted = 0;
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "cwasm") {
+            std::fs::write(&p, b"not a compiled component").unwrap();
+            corrupted += 1;
+        }
+    }
+    assert_eq!(corrupted, 1);
+    let third = SkillEngine::new(cfg()).unwrap();
+    let recompiled = third.load(&pkg).unwrap();
+    assert_eq!(recompiled.cache_hit(), CacheHit::Compiled);
+    assert!(
+        recompiled
+            .investigate(evidence(), &target("benign"))
+            .outcome
+            .is_ok()
+    );
+}
+
+#[test]
+fn packages_from_skills_dirs_run_through_the_cli() {
+    let (dir, _pkg) = package("hostile", HOSTILE_TOOLS, "");
+    let snap = tempfile::tempdir().unwrap();
+    std::fs::write(snap.path().join("objects.yaml"), SNAPSHOT).unwrap();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let args = [
+        "skillbox",
+        "investigate",
+        "pod/victim",
+        "--snapshot",
+        &snap.path().display().to_string(),
+        "--skills",
+        &dir.path().display().to_string(),
+        "--skill",
+        "hostile",
+        "-o",
+        "json",
+        "--no-cache",
+    ]
+    .map(std::ffi::OsString::from);
+    let code = skillbox::cli::run(args, &mut out, &mut err);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["skills"].as_array().unwrap().len(), 1);
+    assert_eq!(report["skills"][0]["name"], "hostile");
+    assert_eq!(report["verdict"], "healthy");
+}
