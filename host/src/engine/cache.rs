@@ -1,5 +1,6 @@
 //! Compiled components, cached by sha256 of the wasm and the engine's compatibility hash: in
-//! memory for the process, and on disk across runs (compiling costs 40–140 ms, loading ~50 µs).
+//! memory for the process, and on disk across runs. For workload-health (BENCHMARKS.md) compiling
+//! costs ~0.4 s, a disk hit ~2.7 ms (1 ms of it the integrity check), a memory hit ~46 µs.
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
