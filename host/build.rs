@@ -14,7 +14,11 @@ const TARGET: &str = "wasm32-wasip2";
 const PROFILE: &str = "wasm-skill";
 
 /// Skill folders embedded in the binary, in this order.
-const BUILTIN: &[&str] = &["workload-health"];
+const BUILTIN: &[&str] = &[
+    "mesh-investigation",
+    "rootsync-investigation",
+    "workload-health",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));

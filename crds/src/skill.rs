@@ -238,6 +238,14 @@ pub enum ManifestError {
     /// No target kinds.
     #[error("spec.targets must name at least one kind")]
     NoTargets,
+    /// A target kind that names Secrets: investigating one would hand its name and data to a skill.
+    #[error("spec.targets[{index}] names {kind:?}: Secrets are never investigated")]
+    SecretTarget {
+        /// Index of the offending target.
+        index: usize,
+        /// The kind as written.
+        kind: String,
+    },
     /// Limits out of range.
     #[error("spec.limits.{field} must be between {min} and {max}, got {value}")]
     Limit {
@@ -321,6 +329,17 @@ impl SkillSpec {
         if self.targets.is_empty() {
             return Err(ManifestError::NoTargets);
         }
+        if let Some((index, t)) = self
+            .targets
+            .iter()
+            .enumerate()
+            .find(|(_, t)| names_secret(&t.kind))
+        {
+            return Err(ManifestError::SecretTarget {
+                index,
+                kind: t.kind.clone(),
+            });
+        }
         let l = &self.limits;
         let checks: [(&'static str, u64, u64, u64); 5] = [
             ("memoryMib", 1, 4096, l.memory_mib.into()),
@@ -401,6 +420,19 @@ targets: [{kind: Pod}]
         // Errs on the side of denial: a kind that merely starts with "secret" is refused too.
         assert!(names_secret("SecretStore.external-secrets.io"));
         assert!(!names_secret("ConfigMap"));
+    }
+
+    #[test]
+    fn secrets_are_never_targets() {
+        let mut s = spec();
+        s.targets.push(TargetKind {
+            kind: "secrets".into(),
+            group: None,
+        });
+        assert!(matches!(
+            s.validate(),
+            Err(ManifestError::SecretTarget { index: 1, .. })
+        ));
     }
 
     #[test]

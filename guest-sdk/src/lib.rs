@@ -117,7 +117,7 @@ macro_rules! export_skill {
 /// and [`tools`] instead.
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
-#[allow(unsafe_code, missing_docs)] // NB: wit-bindgen's generated glue is `unsafe` by nature; nothing hand-written here.
+#[allow(unsafe_code, missing_docs, clippy::all)] // NB: wit-bindgen's generated glue is `unsafe` by nature; nothing hand-written here.
 pub mod wit {
     wit_bindgen::generate!({
         world: "skill",

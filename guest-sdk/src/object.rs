@@ -2,79 +2,196 @@
 //! object has and a path lookup for the rest.
 
 use crate::ObjectRef;
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// One Kubernetes object.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// NB: parsing is lazy. The JSON text the host sent is kept; `typed()` deserializes straight from
+/// it (skipping fields the view does not name, without allocating them), the metadata accessors
+/// parse only the object's head, and the full `serde_json::Value` is built on the first `at()` /
+/// `value()`. Sandboxed skills pay fuel per instruction, and building a `Value` of a 10 KB Pod
+/// costs most of what a typical skill does.
+#[derive(Clone)]
 pub struct Object {
-    value: Value,
+    text: Option<Rc<str>>,
+    value: OnceCell<Value>,
+    head: OnceCell<Head>,
+}
+
+/// `apiVersion`, `kind` and the usual `metadata` fields.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Head {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+    metadata: HeadMeta,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct HeadMeta {
+    name: Option<String>,
+    namespace: Option<String>,
+    uid: Option<String>,
+    labels: Option<Value>,
+    annotations: Option<Value>,
+    #[serde(rename = "ownerReferences")]
+    owner_references: Option<Value>,
+    #[serde(rename = "deletionTimestamp")]
+    deletion_timestamp: Option<Value>,
+}
+
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.text {
+            Some(t) => f.debug_tuple("Object").field(&&**t).finish(),
+            None => f.debug_tuple("Object").field(self.value()).finish(),
+        }
+    }
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
 }
 
 impl Object {
-    /// Parses an object from JSON text; it must be a JSON object.
+    /// Keeps the JSON text of an object for lazy parsing. Only the outer braces are checked here:
+    /// the host's answers are JSON it serialized itself, and text that is malformed inside reads
+    /// as absent fields rather than an error.
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        let value: Value = serde_json::from_str(text)?;
-        Self::from_value(value).map_err(|_| {
-            <serde_json::Error as serde::de::Error>::custom(
+        let t = text.trim();
+        if !(t.starts_with('{') && t.ends_with('}')) {
+            // Let serde_json say what is wrong when it is not JSON at all.
+            serde_json::from_str::<IgnoredAny>(t)?;
+            return Err(<serde_json::Error as serde::de::Error>::custom(
                 "a Kubernetes object must be a JSON object",
-            )
+            ));
+        }
+        Ok(Self {
+            text: Some(Rc::from(t)),
+            value: OnceCell::new(),
+            head: OnceCell::new(),
         })
     }
 
     /// Wraps a JSON value; gives it back when it is not a JSON object.
     pub fn from_value(value: Value) -> Result<Self, Value> {
         if value.is_object() {
-            Ok(Self { value })
+            Ok(Self {
+                text: None,
+                value: OnceCell::from(value),
+                head: OnceCell::new(),
+            })
         } else {
             Err(value)
         }
     }
 
-    /// The raw JSON.
+    /// The raw JSON (parsed in full on first use).
     pub fn value(&self) -> &Value {
-        &self.value
+        self.value.get_or_init(|| match &self.text {
+            // NB: `from_json` validated the text; Null is unreachable in practice.
+            Some(t) => serde_json::from_str(t).unwrap_or(Value::Null),
+            None => Value::Null,
+        })
     }
 
-    /// Deserializes the object into a typed view such as [`crate::k8s::Pod`].
+    /// The JSON text, as the host sent it (or serialized from the value).
+    pub fn to_json(&self) -> String {
+        match &self.text {
+            Some(t) => t.to_string(),
+            None => self.value().to_string(),
+        }
+    }
+
+    fn head(&self) -> &Head {
+        self.head.get_or_init(|| match &self.text {
+            // NB: each scan stops at its field, and kubectl and the host write these three
+            // first, so a large spec or status is not even scanned.
+            Some(t) => Head {
+                api_version: find_part(t, "apiVersion"),
+                kind: find_part(t, "kind"),
+                metadata: find_part(t, "metadata").unwrap_or_default(),
+            },
+            None => Head::deserialize(self.value()).unwrap_or_default(),
+        })
+    }
+
+    /// Deserializes the object into a typed view such as [`crate::k8s::Pod`], straight from the
+    /// JSON text when there is one.
     pub fn typed<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.value)
+        match &self.text {
+            Some(t) => serde_json::from_str(t),
+            None => T::deserialize(self.value()),
+        }
+    }
+
+    /// One top-level field (`spec`, `status`) as a typed view, or `None` when it is absent or
+    /// does not fit `T`. Cheaper than [`Object::typed`] on the whole object and lenient per part:
+    /// an odd `status` does not lose the `spec`.
+    pub fn part<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        match &self.text {
+            Some(t) => find_part(t, key),
+            None => T::deserialize(self.value().get(key)?).ok(),
+        }
+    }
+
+    /// `metadata.ownerReferences`, typed (empty when absent or malformed).
+    pub fn owner_references(&self) -> Vec<crate::k8s::OwnerReference> {
+        self.head()
+            .metadata
+            .owner_references
+            .as_ref()
+            .and_then(|v| Vec::deserialize(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// `metadata.deletionTimestamp`: set while the object is being deleted.
+    pub fn deletion_timestamp(&self) -> Option<&str> {
+        self.head().metadata.deletion_timestamp.as_ref()?.as_str()
     }
 
     /// `apiVersion` (empty when absent).
     pub fn api_version(&self) -> &str {
-        self.str_at("apiVersion").unwrap_or("")
+        self.head().api_version.as_deref().unwrap_or("")
     }
 
     /// `kind` (empty when absent).
     pub fn kind(&self) -> &str {
-        self.str_at("kind").unwrap_or("")
+        self.head().kind.as_deref().unwrap_or("")
     }
 
     /// `metadata.name` (empty when absent).
     pub fn name(&self) -> &str {
-        self.str_at("metadata.name").unwrap_or("")
+        self.head().metadata.name.as_deref().unwrap_or("")
     }
 
     /// `metadata.namespace`.
     pub fn namespace(&self) -> Option<&str> {
-        self.str_at("metadata.namespace")
+        self.head().metadata.namespace.as_deref()
     }
 
     /// `metadata.uid`.
     pub fn uid(&self) -> Option<&str> {
-        self.str_at("metadata.uid")
+        self.head().metadata.uid.as_deref()
     }
 
     /// `metadata.labels` (string values only).
     pub fn labels(&self) -> BTreeMap<String, String> {
-        self.string_map("metadata.labels")
+        strings(self.head().metadata.labels.as_ref())
     }
 
     /// `metadata.annotations` (string values only).
     pub fn annotations(&self) -> BTreeMap<String, String> {
-        self.string_map("metadata.annotations")
+        strings(self.head().metadata.annotations.as_ref())
     }
 
     /// A reference to this object, for [`crate::Finding::resource`].
@@ -97,7 +214,7 @@ impl Object {
 
     /// The value at a dotted path (`status.phase`, `spec.containers.0.image`); numbers index arrays.
     pub fn at(&self, path: &str) -> Option<&Value> {
-        let mut cur = &self.value;
+        let mut cur = self.value();
         for seg in path.split('.').filter(|s| !s.is_empty()) {
             cur = match cur {
                 Value::Object(m) => m.get(seg)?,
@@ -131,13 +248,63 @@ impl Object {
 
     /// Whether any ownerReference points at `uid`.
     pub fn is_owned_by(&self, uid: &str) -> bool {
-        match self.at("metadata.ownerReferences") {
+        match &self.head().metadata.owner_references {
             Some(Value::Array(refs)) => refs
                 .iter()
                 .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)),
             _ => false,
         }
     }
+}
+
+/// One top-level field of a JSON object, deserialized as `T` in a single scan that stops right
+/// after it; the fields before it are skipped without being built. `None` when the field is
+/// absent or does not fit `T` (the error stays with this field).
+fn find_part<T: DeserializeOwned>(text: &str, key: &str) -> Option<T> {
+    let mut slot = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    // NB: the visitor ends the scan with an error as soon as it has the field; the field is kept
+    // in `slot` either way.
+    let _ = serde::Deserializer::deserialize_map(
+        &mut de,
+        PartFinder {
+            key,
+            slot: &mut slot,
+        },
+    );
+    slot
+}
+
+struct PartFinder<'a, T> {
+    key: &'a str,
+    slot: &'a mut Option<T>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for PartFinder<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.key {
+                *self.slot = Some(map.next_value::<T>()?);
+                return Err(serde::de::Error::custom("field found"));
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+fn strings(map: Option<&Value>) -> BTreeMap<String, String> {
+    map.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -174,6 +341,54 @@ mod tests {
             p.object_ref(),
             ObjectRef::namespaced("v1", "Pod", "ns", "p")
         );
+    }
+
+    #[test]
+    fn lazy_and_eager_objects_agree() {
+        let lazy = pod();
+        let eager = Object::from_value(lazy.value().clone()).unwrap();
+        assert_eq!(lazy, eager);
+        for o in [&lazy, &eager] {
+            assert_eq!(o.name(), "p");
+            assert_eq!(o.uid(), Some("u1"));
+            assert_eq!(o.labels().get("app").map(String::as_str), Some("a"));
+        }
+        #[derive(serde::Deserialize)]
+        struct Phase {
+            status: std::collections::BTreeMap<String, String>,
+        }
+        let a: Phase = lazy.typed().unwrap();
+        let b: Phase = eager.typed().unwrap();
+        assert_eq!(a.status, b.status);
+    }
+
+    #[test]
+    fn odd_metadata_does_not_break_the_head() {
+        let o =
+            Object::from_json(r#"{"kind":"Pod","metadata":{"name":"p","labels":["x"]}}"#).unwrap();
+        assert_eq!(o.kind(), "Pod");
+        assert_eq!(o.name(), "p", "malformed labels do not hide the rest");
+        assert!(o.labels().is_empty());
+    }
+
+    #[test]
+    fn parts_are_read_alone_and_leniently() {
+        #[derive(serde::Deserialize)]
+        struct Phase {
+            phase: String,
+        }
+        let o = Object::from_json(
+            r#"{"spec":{"containers":"odd"},"status":{"phase":"Running"},"metadata":{"name":"p","deletionTimestamp":"t","ownerReferences":[{"uid":"u","kind":"ReplicaSet","name":"rs"}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(o.part::<Phase>("status").unwrap().phase, "Running");
+        assert!(o.part::<Phase>("spec").is_none());
+        assert!(o.part::<Phase>("absent").is_none());
+        assert_eq!(o.deletion_timestamp(), Some("t"));
+        assert_eq!(o.owner_references()[0].name, "rs");
+        let eager = Object::from_value(o.value().clone()).unwrap();
+        assert_eq!(eager.part::<Phase>("status").unwrap().phase, "Running");
+        assert!(eager.is_owned_by("u"));
     }
 
     #[test]

@@ -196,7 +196,7 @@ impl Fixture {
 }
 
 fn to_json(o: &Object) -> String {
-    o.value().to_string()
+    o.to_json()
 }
 
 impl ToolBackend for Fixture {

@@ -5,8 +5,8 @@
 //!   instantiate from the cached `InstancePre`, call, drop. The skill does no work, so this is the
 //!   per-call overhead.
 //! - `call/describe`: `describe()` of workload-health (another near-empty call).
-//! - `investigate/{workload-crashloop,workload-image-pull}`: the real workload-health skill end to
-//!   end on the shared scenarios (skipped with a note if `../shared` is absent).
+//! - `investigate/<scenario>`: for every public scenario, the built-in skill its target selects,
+//!   sandboxed, end to end (skipped with a note if `../shared` is absent).
 //! - `load/{cold,memory-cached,disk-cached}`: `SkillEngine::load` of workload-health: compiling on
 //!   a fresh engine, again on the same engine, and on a fresh engine whose cache folder holds the
 //!   artifact; `load/disk-parts/{read-artifact,sha256-artifact}` time two parts of a disk hit.
@@ -18,6 +18,7 @@
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
 use skillbox::engine::{CacheHit, EngineConfig, LoadedSkill, SkillEngine, sha256_hex};
 use skillbox::evidence::{EvidenceSource, SnapshotSource};
+use skillbox::investigate::{resolve_target, select_skills};
 use skillbox::package::SkillPackage;
 use skillbox_guest::{ObjectRef, Verdict};
 use std::hint::black_box;
@@ -32,8 +33,6 @@ const SUMMARY: &[(&str, &str, Option<&str>)] = &[
     ("call", "empty", Some("pooling")),
     ("call", "empty", Some("on-demand")),
     ("call", "describe", None),
-    ("investigate", "workload-crashloop", None),
-    ("investigate", "workload-image-pull", None),
     ("load", "cold", None),
     ("load", "memory-cached", None),
     ("load", "disk-cached", None),
@@ -168,50 +167,63 @@ fn scenario(name: &str) -> Option<PathBuf> {
     }
 }
 
-fn bench_investigate(c: &mut Criterion) {
-    let cases = [
-        (
-            "workload-crashloop",
-            ObjectRef::namespaced("v1", "Pod", "bookinfo", "reviews-v2-cxplld9gj5-pkmth"),
-            "workload.crashloop",
-        ),
-        (
-            "workload-image-pull",
-            ObjectRef::namespaced("apps/v1", "Deployment", "bookinfo", "ratings-v1"),
-            "workload.image-pull",
-        ),
-    ];
+/// Every public scenario: the skill its target's kind selects, sandboxed, end to end (fresh
+/// store, instantiate, every tool call, the outcome). Returns the scenario names benched.
+fn bench_investigate(c: &mut Criterion) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(SCENARIOS) else {
+        println!("note: skipping investigate/*: {SCENARIOS} is absent");
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("scenario.yaml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
     let eng = engine(true, None);
-    let skill = eng.load(&workload_health()).expect("workload-health loads");
+    let skills: Vec<Arc<LoadedSkill>> = SkillPackage::builtins()
+        .expect("built-in packages")
+        .iter()
+        .map(|p| Arc::new(eng.load(p).expect("built-in skill loads")))
+        .collect();
     let mut g = c.benchmark_group("investigate");
     g.warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(6));
-    for (name, target, code) in cases {
-        let Some(dir) = scenario(name) else {
-            continue;
-        };
-        let evidence: Arc<dyn EvidenceSource> =
-            Arc::new(SnapshotSource::load(&dir).expect("scenario snapshot loads"));
+        .measurement_time(Duration::from_secs(3));
+    for name in &names {
+        let dir = Path::new(SCENARIOS).join(name);
+        let spec: serde_json::Value = serde_yaml_ng::from_str(
+            &std::fs::read_to_string(dir.join("scenario.yaml")).expect("scenario.yaml"),
+        )
+        .expect("scenario.yaml parses");
+        let t = &spec["target"];
+        let snap = Arc::new(SnapshotSource::load(&dir.join("cluster")).expect("snapshot loads"));
+        let target = resolve_target(
+            snap.as_ref(),
+            t["kind"].as_str().unwrap_or_default(),
+            Some(t["namespace"].as_str().unwrap_or("default")),
+            t["name"].as_str().unwrap_or_default(),
+        )
+        .expect("scenario target resolves");
+        let key = snap.resolve_kind(&target.kind).expect("kind");
+        let selected = select_skills(&skills, &key, &[]).expect("a skill targets the kind");
+        let skill = Arc::clone(selected[0]);
+        let evidence: Arc<dyn EvidenceSource> = snap;
         let run = skill.investigate(Arc::clone(&evidence), &target);
-        let outcome = run
-            .outcome
-            .expect("workload-health succeeds on the scenario");
-        assert_eq!(outcome.verdict, Verdict::Resolved, "{name}");
-        assert!(
-            outcome.findings.iter().any(|f| f.code == code),
-            "{name}: expected {code}"
-        );
+        let outcome = run.outcome.expect("the skill succeeds on the scenario");
         println!(
-            "note: investigate/{name}: {} tool calls, fuel {}, {} findings per call",
+            "note: investigate/{name}: skill {}, {} tool calls, fuel {}, verdict {:?}, {} findings",
+            skill.name(),
             run.stats.tool_calls,
             run.stats.fuel_consumed,
+            outcome.verdict,
             outcome.findings.len()
         );
-        g.bench_function(name, |b| {
+        g.bench_function(name.as_str(), |b| {
             b.iter(|| black_box(skill.investigate(Arc::clone(&evidence), &target)))
         });
     }
     g.finish();
+    names
 }
 
 fn bench_load(c: &mut Criterion) {
@@ -397,13 +409,17 @@ fn criterion_dir() -> PathBuf {
 }
 
 /// Each bench's median and its 95% interval, from criterion's `new/estimates.json`.
-fn summary() {
+fn summary(scenarios: &[String]) {
     let root = criterion_dir();
     println!(
         "\ncriterion medians (p50 of sample means) with 95% interval, from {}:",
         root.display()
     );
-    for (group, function, param) in SUMMARY {
+    let investigate: Vec<(&str, &str, Option<&str>)> = scenarios
+        .iter()
+        .map(|n| ("investigate", n.as_str(), None))
+        .collect();
+    for (group, function, param) in SUMMARY.iter().chain(investigate.iter()) {
         let mut dir = root.join(group).join(function);
         let mut id = format!("{group}/{function}");
         if let Some(p) = param {
@@ -456,12 +472,12 @@ fn main() {
     let listing = std::env::args().any(|a| a == "--list" || a == "--test");
     let mut c = Criterion::default().configure_from_args();
     bench_call(&mut c);
-    bench_investigate(&mut c);
+    let scenarios = bench_investigate(&mut c);
     bench_load(&mut c);
     bench_snapshot(&mut c);
     c.final_summary();
     if !listing {
         call_percentiles();
-        summary();
+        summary(&scenarios);
     }
 }

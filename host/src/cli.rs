@@ -255,7 +255,35 @@ fn write_report(report: &Report, format: Format, out: &mut dyn Write) -> Result<
     out.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
+/// A folder with SKILL.md and no manifest is a prose-only skill (a Claude Code skill, say): only
+/// its frontmatter is checked.
+fn validate_prose_only(path: &Path, out: &mut dyn Write) -> Result<i32, String> {
+    let md_path = path.join(SKILL_MD_FILE);
+    let text = std::fs::read_to_string(&md_path)
+        .map_err(|e| format!("invalid skill: {}: {e}", md_path.display()))?;
+    let folder = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let md = crate::package::SkillMd::parse(&text, folder.as_deref())
+        .map_err(|e| format!("invalid skill: {}: {e}", md_path.display()))?;
+    writeln!(
+        out,
+        "ok   SKILL.md: name {:?}, description of {} characters\n\
+         ok   prose-only skill: no {MANIFEST_FILE} and no component, so nothing runs in the sandbox\n\
+         valid: {}",
+        md.name,
+        md.description.chars().count(),
+        path.display()
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(EXIT_OK)
+}
+
 fn cmd_validate(engine: &SkillEngine, path: &Path, out: &mut dyn Write) -> Result<i32, String> {
+    if path.join(SKILL_MD_FILE).is_file() && !path.join(MANIFEST_FILE).exists() {
+        return validate_prose_only(path, out);
+    }
     let pkg = SkillPackage::load_dir(path).map_err(|e| format!("invalid skill package: {e}"))?;
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(|e| e.to_string());
     w(

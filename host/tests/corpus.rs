@@ -1,11 +1,11 @@
-//! The public scenario corpus through the real binary, with the corpus runner CI uses
-//! (`../shared/tools/run_corpus.py`). Issue 1/6 covers the `workload` scenarios and the bundled
-//! examples; the mesh and rootsync skills come with issue 2/6.
+//! Scenario corpora through the real binary, with the corpus runner of `../shared/tools`: the
+//! public corpus (every scenario, so new ones are picked up), ours in `tests/scenarios`, and the
+//! demo's examples.
 
 use std::path::Path;
 use std::process::Command;
 
-fn run_corpus(corpus: &Path, filter: Option<&str>) {
+fn run_corpus(corpus: &Path) {
     let runner = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/run_corpus.py");
     if !runner.is_file() || !corpus.is_dir() {
         eprintln!("NOTE: ../shared is absent; corpus run skipped");
@@ -15,9 +15,6 @@ fn run_corpus(corpus: &Path, filter: Option<&str>) {
     cmd.arg(&runner)
         .arg(corpus)
         .arg(env!("CARGO_BIN_EXE_skillbox"));
-    if let Some(f) = filter {
-        cmd.args(["-k", f]);
-    }
     let out = cmd.output().expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
@@ -30,17 +27,16 @@ fn run_corpus(corpus: &Path, filter: Option<&str>) {
 }
 
 #[test]
-fn public_workload_scenarios_pass() {
-    run_corpus(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios"),
-        Some("workload"),
-    );
+fn public_scenarios_pass() {
+    run_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/scenarios"));
+}
+
+#[test]
+fn our_scenarios_pass() {
+    run_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scenarios"));
 }
 
 #[test]
 fn bundled_examples_pass() {
-    run_corpus(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples"),
-        None,
-    );
+    run_corpus(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples"));
 }

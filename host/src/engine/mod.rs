@@ -41,6 +41,8 @@ pub struct EngineConfig {
     pub cache_dir: Option<PathBuf>,
     /// Epoch tick: the granularity of deadlines.
     pub epoch_tick: Duration,
+    /// Bytes of each pooled linear memory kept resident between calls, MiB.
+    pub keep_resident_mib: u32,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +53,7 @@ impl Default for EngineConfig {
             max_memory_mib: 256,
             cache_dir: None,
             epoch_tick: Duration::from_millis(10),
+            keep_resident_mib: 4,
         }
     }
 }
@@ -119,7 +122,13 @@ impl SkillEngine {
                 .max_memory_size(ceiling)
                 .max_core_instances_per_component(16)
                 .max_memories_per_component(4)
-                .max_tables_per_component(16);
+                .max_tables_per_component(16)
+                // NB: a reused slot is reset with memset (only its resident pages, found with
+                // PAGEMAP_SCAN where the kernel has it) instead of madvise, so the next call does
+                // not page-fault its heap back in: most of a warm call's cost otherwise.
+                .linear_memory_keep_resident(config.keep_resident_mib as usize * 1024 * 1024)
+                .table_keep_resident(64 * 1024)
+                .pagemap_scan(wasmtime::Enabled::Auto);
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&c).map_err(|e| EngineError(format!("{e:#}")))?;

@@ -18,9 +18,7 @@ pub struct Owners {
 
 /// The ownerReferences of an object (empty when absent or odd).
 pub fn owner_refs(o: &Object) -> Vec<OwnerReference> {
-    o.at("metadata.ownerReferences")
-        .and_then(|v| serde_json::from_value::<Vec<OwnerReference>>(v.clone()).ok())
-        .unwrap_or_default()
+    o.owner_references()
 }
 
 /// The controller ownerReference (or the first one).

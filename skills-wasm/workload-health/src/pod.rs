@@ -48,14 +48,8 @@ impl<'a> PodView<'a> {
     pub fn new(obj: &'a Object) -> Self {
         Self {
             obj,
-            spec: obj
-                .at("spec")
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default(),
-            status: obj
-                .at("status")
-                .and_then(|v| serde_json::from_value(v.clone()).ok())
-                .unwrap_or_default(),
+            spec: obj.part("spec").unwrap_or_default(),
+            status: obj.part("status").unwrap_or_default(),
         }
     }
 
@@ -76,9 +70,7 @@ impl<'a> PodView<'a> {
 
     /// Being deleted.
     pub fn terminating(&self) -> bool {
-        self.obj
-            .at("metadata.deletionTimestamp")
-            .is_some_and(|v| !v.is_null())
+        self.obj.deletion_timestamp().is_some()
     }
 
     /// Ready, running and not being deleted: a Service endpoint that serves.

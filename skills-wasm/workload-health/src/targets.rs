@@ -62,10 +62,7 @@ fn service_pods(svc: &Object) -> Result<Vec<Object>, String> {
 }
 
 fn spec_of(target: &Object) -> WorkloadSpec {
-    target
-        .at("spec")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
+    target.part("spec").unwrap_or_default()
 }
 
 /// The selector string, or `None` when the selector cannot select anything we can trust.
@@ -121,9 +118,14 @@ fn deployment_pods(dep: &Object, owners: &mut Owners) -> Result<Vec<Object>, Str
 }
 
 fn conditions(target: &Object) -> Vec<Condition> {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        #[serde(default)]
+        conditions: Vec<Condition>,
+    }
     target
-        .at("status.conditions")
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .part::<Status>("status")
+        .map(|s| s.conditions)
         .unwrap_or_default()
 }
 
