@@ -384,3 +384,42 @@ fn packages_from_skills_dirs_run_through_the_cli() {
     assert_eq!(report["skills"][0]["name"], "hostile");
     assert_eq!(report["verdict"], "healthy");
 }
+
+#[test]
+fn builtin_detect_runs_sandboxed_and_tells_failing_from_healthy() {
+    let cases = [
+        (
+            "workload-health",
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"},"status":{"phase":"Running","containerStatuses":[{"name":"c","state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"},"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}],"containerStatuses":[{"name":"c","ready":true,"state":{"running":{}}}]}}"#,
+        ),
+        (
+            "rootsync-investigation",
+            r#"{"apiVersion":"configsync.gke.io/v1beta1","kind":"RootSync","metadata":{"name":"root-sync","namespace":"config-management-system"},"status":{"sync":{"errors":[{"code":"2009","errorMessage":"KNV2009: failed to apply"}]}}}"#,
+            r#"{"apiVersion":"configsync.gke.io/v1beta1","kind":"RootSync","metadata":{"name":"root-sync","namespace":"config-management-system"},"status":{"sync":{"commit":"abc"},"source":{"commit":"abc"}}}"#,
+        ),
+        (
+            "mesh-investigation",
+            r#"{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"r","namespace":"a"},"spec":{"hosts":["r"],"http":[{"fault":{"abort":{"httpStatus":500,"percentage":{"value":100}}},"route":[{"destination":{"host":"r"}}]}]}}"#,
+            r#"{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"r","namespace":"a"},"spec":{"hosts":["r"],"http":[{"route":[{"destination":{"host":"r"}}]}]}}"#,
+        ),
+    ];
+    for (name, failing, healthy) in cases {
+        let pkg = SkillPackage::from_builtin(skillbox::builtin::find(name).unwrap()).unwrap();
+        let skill = engine().load(&pkg).unwrap();
+        assert_eq!(
+            skill.detect(failing),
+            Ok(true),
+            "{name} on a failing object"
+        );
+        assert_eq!(
+            skill.detect(healthy),
+            Ok(false),
+            "{name} on a healthy object"
+        );
+        assert_eq!(skill.detect("not json"), Ok(false), "{name} on garbage");
+        let m = skill.describe().unwrap();
+        assert_eq!(m.name, name);
+        assert_eq!(m.code_prefix, pkg.spec().code_prefix);
+    }
+}
