@@ -44,6 +44,7 @@
 pub mod k8s;
 mod object;
 pub mod selector;
+pub mod text;
 pub mod tools;
 mod types;
 

@@ -1,45 +1,14 @@
 //! Small text helpers: bounded lines, label-map formatting, JSON access without panics.
 
+pub use skillbox_guest::text::{
+    MAX_LINE, MAX_LINES, MAX_RESOURCES, MAX_SUMMARY, clip, fmt_json, fmt_map, fmt_selector,
+};
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Longest evidence or suggestion line we produce (the report bound is 1024).
-pub const MAX_LINE: usize = 1000;
-/// Longest summary we produce (the report bound is 512).
-pub const MAX_SUMMARY: usize = 500;
-/// Evidence or suggestion lines per finding (the report bound is 20).
-pub const MAX_LINES: usize = 20;
-/// Objects named per finding (the host keeps 20).
-pub const MAX_RESOURCES: usize = 20;
 /// Pods listed by name in one evidence section before the rest is counted.
 pub const MAX_PODS_SHOWN: usize = 6;
-
-/// `s` cut to at most `max` characters (on a char boundary), with `…` when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// `{a: 1, b: 2}`.
-pub fn fmt_map(m: &BTreeMap<String, String>) -> String {
-    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    format!("{{{}}}", inner.join(", "))
-}
-
-/// `a=1,b=2`: kubectl label-selector syntax for an equality map.
-pub fn fmt_selector(m: &BTreeMap<String, String>) -> String {
-    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    inner.join(",")
-}
-
-/// Compact JSON, clipped.
-pub fn fmt_json(v: &Value, max: usize) -> String {
-    clip(&serde_json::to_string(v).unwrap_or_default(), max)
-}
 
 /// The string map at `v[key]` (non-string values skipped).
 pub fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {

@@ -3,20 +3,7 @@
 //! The host strips control characters from every evidence line, so a multi-line Config Sync
 //! message must be cut into lines (or joined) here, before it crosses the boundary.
 
-/// Longest evidence or suggestion line we produce (the report bound is 1024).
-pub const MAX_LINE: usize = 1000;
-/// Longest summary we produce (the report bound is 512).
-pub const MAX_SUMMARY: usize = 500;
-
-/// `s` cut to at most `max` characters (on a char boundary), with `…` when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+pub use skillbox_guest::text::{MAX_LINE, MAX_SUMMARY, clip};
 
 /// The text between the first `"` after `marker` and the next `"` (`admission webhook "x"` → `x`).
 pub fn quoted_after<'a>(s: &'a str, marker: &str) -> Option<&'a str> {

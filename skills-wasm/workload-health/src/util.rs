@@ -1,44 +1,10 @@
 //! Small text helpers: bounded evidence lines, map formatting, quantities.
 
+pub use skillbox_guest::text::{
+    MAX_LINE, MAX_SUMMARY, clip, fmt_json, fmt_map, fmt_selector, one_line,
+};
+
 use serde_json::Value;
-use std::collections::BTreeMap;
-
-/// Longest evidence or suggestion line we produce (the report bound is 1024).
-pub const MAX_LINE: usize = 1000;
-/// Longest summary we produce (the report bound is 512).
-pub const MAX_SUMMARY: usize = 500;
-
-/// `s` cut to at most `max` characters (on a char boundary), with `…` when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// `s` on one line: newlines and runs of whitespace become single spaces.
-pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `{a: 1, b: 2}`.
-pub fn fmt_map(m: &BTreeMap<String, String>) -> String {
-    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-    format!("{{{}}}", inner.join(", "))
-}
-
-/// `a=1,b=2`.
-pub fn fmt_selector(m: &BTreeMap<String, String>) -> String {
-    let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    inner.join(",")
-}
-
-/// Compact JSON, clipped.
-pub fn fmt_json(v: &Value, max: usize) -> String {
-    clip(&serde_json::to_string(v).unwrap_or_default(), max)
-}
 
 /// A string value at `path` (slash-free keys) of a JSON value.
 pub fn str_in<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
