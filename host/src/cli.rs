@@ -3,7 +3,12 @@
 
 use crate::engine::{EngineConfig, LoadedSkill, SkillEngine, default_cache_dir};
 use crate::evidence::{EvidenceSource, SnapshotSource};
-use crate::investigate::{investigate, resolve_target, select_skills};
+use crate::investigate::{
+    LlmMode, consult_llm, investigate_deterministic, llm_should_call, resolve_target, select_skills,
+};
+use crate::llm::{
+    AnthropicProvider, OllamaProvider, OpenAiProvider, Provider, ProviderOptions, SchemaMode,
+};
 use crate::package::{MANIFEST_FILE, SKILL_MD_FILE, SkillPackage};
 use crate::report::Report;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -11,6 +16,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Investigates Kubernetes incidents with sandboxed WebAssembly skills.
 #[derive(Debug, Parser)]
@@ -61,6 +67,48 @@ struct InvestigateArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     output: Format,
+    /// When to ask an LLM: `auto` only when the deterministic pass is inconclusive, `never`, or
+    /// `always` (for evaluation). Needs --llm-provider.
+    #[arg(long, value_enum, default_value_t = LlmArg::Auto)]
+    llm: LlmArg,
+    /// The LLM provider. API keys come only from the environment (ANTHROPIC_API_KEY,
+    /// OPENAI_API_KEY), never from a flag.
+    #[arg(long, value_enum)]
+    llm_provider: Option<ProviderArg>,
+    /// The provider's base URL (default: its public API, or http://127.0.0.1:11434 for Ollama).
+    #[arg(long, value_name = "URL")]
+    llm_endpoint: Option<String>,
+    /// The model to ask.
+    #[arg(long, value_name = "NAME")]
+    llm_model: Option<String>,
+    /// Deadline of the whole LLM call, retries included.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    llm_timeout: u64,
+    /// How an OpenAI-compatible server is asked for structured output: `json-schema`
+    /// (`response_format` json_schema: OpenAI, vLLM, llama-server) or `json-object`
+    /// (`{"type":"json_object","schema":…}`: llama-cpp-python's server).
+    #[arg(long, value_enum, default_value_t = ResponseFormatArg::JsonSchema)]
+    llm_response_format: ResponseFormatArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ResponseFormatArg {
+    JsonSchema,
+    JsonObject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LlmArg {
+    Auto,
+    Never,
+    Always,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProviderArg {
+    Anthropic,
+    Ollama,
+    Openai,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,12 +252,28 @@ fn split_target(target: &str) -> Result<(&str, &str), String> {
     }
 }
 
+/// The LLM part of an investigation request.
+struct LlmChoice {
+    mode: LlmMode,
+    provider: Option<Box<dyn Provider>>,
+}
+
+impl LlmChoice {
+    fn none() -> Self {
+        Self {
+            mode: LlmMode::Never,
+            provider: None,
+        }
+    }
+}
+
 fn run_investigation(
     skills: &[Arc<LoadedSkill>],
     evidence: Arc<SnapshotSource>,
     target: &str,
     namespace: Option<&str>,
     only: &[String],
+    llm: LlmChoice,
 ) -> Result<Report, String> {
     let (kind, name) = split_target(target)?;
     let ns = namespace.unwrap_or("default");
@@ -220,7 +284,23 @@ fn run_investigation(
         .map_err(|e| e.to_string())?;
     let selected = select_skills(skills, &key, only).map_err(|e| e.to_string())?;
     let evidence: Arc<dyn EvidenceSource> = evidence;
-    Ok(investigate(&selected, evidence, &target))
+    let mut det = investigate_deterministic(&selected, evidence, &target);
+    if let Some(provider) = &llm.provider
+        && llm_should_call(llm.mode, det.report.llm.required, true)
+    {
+        // NB: the CLI is synchronous; the LLM call runs on a runtime of its own for its duration.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime for the LLM call: {e}"))?;
+        runtime.block_on(consult_llm(
+            &mut det,
+            &selected,
+            provider.as_ref(),
+            CancellationToken::new(),
+        ));
+    }
+    Ok(det.report)
 }
 
 fn cmd_investigate(
@@ -229,6 +309,17 @@ fn cmd_investigate(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, String> {
+    let llm = LlmChoice {
+        mode: match a.llm {
+            LlmArg::Auto => LlmMode::Auto,
+            LlmArg::Never => LlmMode::Never,
+            LlmArg::Always => LlmMode::Always,
+        },
+        provider: build_provider(&a)?,
+    };
+    if a.llm == LlmArg::Always && llm.provider.is_none() {
+        return Err("--llm always needs --llm-provider".into());
+    }
     let evidence = load_snapshot(&a.snapshot, err)?;
     let skills = load_skills(engine, &a.skills)?;
     let report = run_investigation(
@@ -237,9 +328,73 @@ fn cmd_investigate(
         &a.target,
         a.namespace.as_deref(),
         &a.skill,
+        llm,
     )?;
     write_report(&report, a.output, out)?;
     Ok(EXIT_OK)
+}
+
+/// The provider the flags ask for. Keys come only from the environment and are never printed.
+fn build_provider(a: &InvestigateArgs) -> Result<Option<Box<dyn Provider>>, String> {
+    let Some(kind) = a.llm_provider else {
+        for (flag, set) in [
+            ("--llm-endpoint", a.llm_endpoint.is_some()),
+            ("--llm-model", a.llm_model.is_some()),
+        ] {
+            if set {
+                return Err(format!("{flag} needs --llm-provider"));
+            }
+        }
+        return Ok(None);
+    };
+    if a.llm_timeout == 0 {
+        return Err("--llm-timeout must be at least 1 second".into());
+    }
+    let options = ProviderOptions {
+        deadline: std::time::Duration::from_secs(a.llm_timeout),
+        ..ProviderOptions::default()
+    };
+    let model = a.llm_model.clone().ok_or_else(|| {
+        "--llm-model is required with --llm-provider (e.g. claude-sonnet-4-5, qwen2.5:7b, gpt-4.1-mini)"
+            .to_string()
+    })?;
+    let env_key = |name: &str| std::env::var(name).ok().filter(|k| !k.trim().is_empty());
+    let provider: Box<dyn Provider> = match kind {
+        ProviderArg::Anthropic => {
+            let key = env_key("ANTHROPIC_API_KEY")
+                .ok_or("--llm-provider anthropic needs ANTHROPIC_API_KEY in the environment")?;
+            let endpoint = a
+                .llm_endpoint
+                .clone()
+                .unwrap_or_else(|| "https://api.anthropic.com".into());
+            Box::new(
+                AnthropicProvider::new(endpoint, model, key, options).map_err(|e| e.to_string())?,
+            )
+        }
+        ProviderArg::Ollama => {
+            let endpoint = a
+                .llm_endpoint
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:11434".into());
+            Box::new(OllamaProvider::new(endpoint, model, options).map_err(|e| e.to_string())?)
+        }
+        ProviderArg::Openai => {
+            let endpoint = a
+                .llm_endpoint
+                .clone()
+                .unwrap_or_else(|| "https://api.openai.com".into());
+            let mode = match a.llm_response_format {
+                ResponseFormatArg::JsonSchema => SchemaMode::JsonSchema,
+                ResponseFormatArg::JsonObject => SchemaMode::JsonObject,
+            };
+            Box::new(
+                OpenAiProvider::new(endpoint, model, env_key("OPENAI_API_KEY"), options)
+                    .map_err(|e| e.to_string())?
+                    .with_schema_mode(mode),
+            )
+        }
+    };
+    Ok(Some(provider))
 }
 
 fn write_report(report: &Report, format: Format, out: &mut dyn Write) -> Result<(), String> {
@@ -520,7 +675,7 @@ fn cmd_demo(
         )?;
         let evidence = load_snapshot(&f.join("cluster"), err)?;
         let target = format!("{}/{}", ex.target.kind, ex.target.name);
-        let report = run_investigation(&skills, evidence, &target, ns, &[])?;
+        let report = run_investigation(&skills, evidence, &target, ns, &[], LlmChoice::none())?;
         w(out, &report.to_text())?;
     }
     Ok(EXIT_OK)

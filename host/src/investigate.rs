@@ -3,12 +3,16 @@
 
 use crate::engine::{LoadedSkill, SkillRun};
 use crate::evidence::{EvidenceError, EvidenceSource, KindKey};
+use crate::filter;
+use crate::llm::{self, CompletionRequest, EvidencePack, Provider};
 use crate::report::{self, LlmSection, Report, ReportFinding, SkillEntry, SkillError};
 use crate::tools::ToolRead;
 use skillbox_guest::{Finding, ObjectRef, Severity, Verdict};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Why an investigation could not run. Each says what was asked and what exists instead.
 #[derive(Debug, thiserror::Error)]
@@ -343,12 +347,31 @@ fn clean(s: &str, max_chars: usize) -> String {
     out
 }
 
-/// Runs the selected skills on `target` and assembles the report.
+/// Runs the selected skills on `target` and assembles the report (no LLM step).
 pub fn investigate(
     skills: &[&Arc<LoadedSkill>],
     evidence: Arc<dyn EvidenceSource>,
     target: &ObjectRef,
 ) -> Report {
+    investigate_deterministic(skills, evidence, target).report
+}
+
+/// The deterministic pass: its report, and every tool answer each skill received (what an LLM
+/// may later see, and nothing else).
+#[derive(Debug)]
+pub struct Deterministic {
+    /// The report so far.
+    pub report: Report,
+    /// `(skill, answers)` for each skill run.
+    pub reads: Vec<(String, Vec<ToolRead>)>,
+}
+
+/// Runs the selected skills on `target`: the deterministic pass.
+pub fn investigate_deterministic(
+    skills: &[&Arc<LoadedSkill>],
+    evidence: Arc<dyn EvidenceSource>,
+    target: &ObjectRef,
+) -> Deterministic {
     let span = tracing::info_span!("investigation", target = %target, verdict = tracing::field::Empty, duration_us = tracing::field::Empty);
     let _g = span.enter();
     let started = Instant::now();
@@ -356,6 +379,7 @@ pub fn investigate(
     let mut entries = Vec::new();
     let mut findings = Vec::new();
     let mut verdicts = Vec::new();
+    let mut all_reads = Vec::new();
     for skill in skills {
         let SkillRun {
             outcome,
@@ -384,6 +408,7 @@ pub fn investigate(
             }
         };
         verdicts.push(verdict);
+        all_reads.push((skill.name().to_string(), reads));
         entries.push(SkillEntry {
             name: skill.name().into(),
             digest: format!("sha256:{}", skill.digest()),
@@ -400,19 +425,119 @@ pub fn investigate(
     let verdict = report::worst(verdicts);
     span.record("verdict", tracing::field::debug(verdict));
     span.record("duration_us", started.elapsed().as_micros() as u64);
-    Report {
+    let report = Report {
         target: target.clone(),
         verdict,
         skills: entries,
         findings,
         llm: LlmSection {
-            // NB: the gate of findings.md; no provider is configured in this build, so no call.
-            required: verdict == Verdict::Inconclusive,
+            required: llm_required(verdict),
             ..LlmSection::default()
         },
         started_at,
         completed_at: report::now_rfc3339(),
+    };
+    Deterministic {
+        report,
+        reads: all_reads,
     }
+}
+
+/// When the LLM may be asked: `auto` (default) only when the deterministic pass is inconclusive,
+/// `never`, or `always` (for evaluation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LlmMode {
+    /// Only when required (inconclusive) and a provider is configured.
+    #[default]
+    Auto,
+    /// Never.
+    Never,
+    /// Whenever a provider is configured.
+    Always,
+}
+
+/// The gate of findings.md: an LLM is required exactly when the deterministic verdict is
+/// inconclusive. `llm.required` records this decision whether or not a call is made.
+pub fn llm_required(verdict: Verdict) -> bool {
+    verdict == Verdict::Inconclusive
+}
+
+/// Whether to call: the gate, the mode, and a configured provider.
+pub fn llm_should_call(mode: LlmMode, required: bool, provider_configured: bool) -> bool {
+    provider_configured
+        && match mode {
+            LlmMode::Never => false,
+            LlmMode::Always => true,
+            LlmMode::Auto => required,
+        }
+}
+
+/// Evidence budget of one LLM call, in estimated tokens.
+pub const EVIDENCE_TOKENS: usize = 12_000;
+/// Output budget of one LLM call.
+pub const ANSWER_TOKENS: u32 = 2_048;
+
+/// Asks the LLM about a deterministic pass and adds what survives the output filter to its
+/// report: findings with skill `llm`, and in `llm` the provider, model, tokens, what was filtered,
+/// or the classified error. The verdict stays the deterministic one.
+pub async fn consult_llm(
+    det: &mut Deterministic,
+    skills: &[&Arc<LoadedSkill>],
+    provider: &dyn Provider,
+    cancel: CancellationToken,
+) {
+    let span = tracing::info_span!(
+        "llm_step",
+        target = %det.report.target,
+        provider = provider.name(),
+        model = provider.model()
+    );
+    let prose: Vec<(String, String)> = skills
+        .iter()
+        .map(|s| (s.name().to_string(), s.prose().to_string()))
+        .collect();
+    let pack = EvidencePack::build(
+        &det.report.target,
+        &det.reads,
+        &det.report.findings,
+        &prose,
+        EVIDENCE_TOKENS,
+    );
+    let request = CompletionRequest {
+        instructions: llm::INSTRUCTIONS.to_string(),
+        evidence: pack.render(),
+        schema: filter::answer_schema(),
+        max_output_tokens: ANSWER_TOKENS,
+    };
+    let result = provider
+        .complete(&request, cancel)
+        .instrument(span.clone())
+        .await;
+    let llm = &mut det.report.llm;
+    llm.called = true;
+    llm.provider = Some(provider.name().to_string());
+    llm.model = Some(provider.model().to_string());
+    match result {
+        Ok(answer) => {
+            llm.model = Some(answer.usage.model.clone())
+                .filter(|m| !m.is_empty())
+                .or(llm.model.take());
+            llm.input_tokens = answer.usage.input_tokens;
+            llm.output_tokens = answer.usage.output_tokens;
+            let filtered = filter::filter_answer(&answer.value, &pack);
+            llm.filtered = filtered.filtered;
+            det.report.findings.extend(filtered.findings);
+            report::sort_findings(&mut det.report.findings);
+        }
+        Err(e) => {
+            tracing::warn!(parent: &span, class = e.class.label(), error = %e, "LLM call failed");
+            llm.error = Some(report::LlmErrorEntry {
+                class: e.class.label().to_string(),
+                message: e.to_string(),
+            });
+        }
+    }
+    det.report.completed_at = report::now_rfc3339();
 }
 
 #[cfg(test)]

@@ -123,6 +123,19 @@ pub struct LlmSection {
     pub output_tokens: u64,
     /// What the output filter removed or rewrote.
     pub filtered: Vec<String>,
+    /// Why the call failed, when it did (classified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<LlmErrorEntry>,
+}
+
+/// A failed LLM call in a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LlmErrorEntry {
+    /// `auth`, `rate-limited`, `timeout`, … (see `llm::ErrorClass`).
+    pub class: String,
+    /// What happened (never a key).
+    pub message: String,
 }
 
 /// Most findings a report carries (report.md).
@@ -198,10 +211,26 @@ impl Report {
                 let _ = writeln!(s, "    rejected: {r}");
             }
         }
-        if self.llm.required {
+        let llm = &self.llm;
+        if llm.called {
             let _ = writeln!(
                 s,
-                "The deterministic pass is inconclusive: an LLM would be asked (none configured)."
+                "LLM {} ({}): {} input / {} output tokens",
+                llm.provider.as_deref().unwrap_or("?"),
+                llm.model.as_deref().unwrap_or("?"),
+                llm.input_tokens,
+                llm.output_tokens
+            );
+            if let Some(e) = &llm.error {
+                let _ = writeln!(s, "  FAILED [{}] {}", e.class, e.message);
+            }
+            for f in &llm.filtered {
+                let _ = writeln!(s, "  filtered: {f}");
+            }
+        } else if llm.required {
+            let _ = writeln!(
+                s,
+                "The deterministic pass is inconclusive; no LLM was asked (none configured, or --llm never)."
             );
         }
         s

@@ -206,6 +206,7 @@ impl SkillEngine {
             cache_hit,
             epoch_tick: self.config.epoch_tick,
             memory_ceiling_mib: self.config.max_memory_mib,
+            prose: package.skill_md().body.clone(),
         })
     }
 
@@ -301,6 +302,7 @@ pub struct LoadedSkill {
     cache_hit: CacheHit,
     epoch_tick: Duration,
     memory_ceiling_mib: u32,
+    prose: String,
 }
 
 /// What one call cost.
@@ -349,6 +351,10 @@ impl LoadedSkill {
     /// Where the compiled code came from.
     pub fn cache_hit(&self) -> CacheHit {
         self.cache_hit
+    }
+    /// The SKILL.md body: domain knowledge an LLM receives with the evidence.
+    pub fn prose(&self) -> &str {
+        &self.prose
     }
 
     fn limits(&self) -> Limits {
