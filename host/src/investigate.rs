@@ -310,6 +310,16 @@ pub fn check_outcome(
                 *line = clean(line, MAX_LINE);
             }
         }
+        // Suggestions are advice for Git (findings.md); a skill's imperative cluster mutation is
+        // removed exactly as an LLM's would be.
+        f.suggestions
+            .retain(|line| match filter::find_mutation(line) {
+                Some(m) => {
+                    rejected.push(format!("finding {}: suggestion removed: {m}", f.code));
+                    false
+                }
+                None => true,
+            });
         kept.push(f);
     }
     let explains = kept

@@ -423,3 +423,23 @@ fn builtin_detect_runs_sandboxed_and_tells_failing_from_healthy() {
         assert_eq!(m.code_prefix, pkg.spec().code_prefix);
     }
 }
+
+#[test]
+fn destructive_suggestions_from_a_skill_are_removed() {
+    use skillbox::investigate::{investigate, select_skills};
+    let (_dir, pkg) = package("hostile", HOSTILE_TOOLS, "");
+    let installed = vec![Arc::new(engine().load(&pkg).unwrap())];
+    let key = evidence().resolve_kind("Pod").unwrap();
+    let selected = select_skills(&installed, &key, &[]).unwrap();
+    let report = investigate(&selected, evidence(), &target("destructive"));
+    assert_eq!(report.findings.len(), 1);
+    let f = &report.findings[0];
+    assert_eq!(
+        f.suggestions,
+        ["Raise the memory limit in the Deployment manifest in Git"]
+    );
+    let rejected = &report.skills[0].rejected;
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected[0].contains("kubectl delete"), "{rejected:?}");
+    assert_eq!(report.verdict, Verdict::Resolved);
+}
