@@ -14,11 +14,10 @@
 
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::http::{build_client, count, join_url, require_object, send_json, snippet};
-use super::retry::{ProviderOptions, traced_call};
-use super::{Answer, CompletionFuture, CompletionRequest, ErrorClass, LlmError, Provider, Usage};
+use super::retry::ProviderOptions;
+use super::{Answer, CompletionRequest, ErrorClass, LlmError, Usage};
 
 /// Provider label.
 const NAME: &str = "anthropic";
@@ -210,26 +209,4 @@ fn parse_response(reply: &Value, tool_name: &str, model: &str) -> Result<Answer,
     })
 }
 
-impl Provider for AnthropicProvider {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a CompletionRequest,
-        cancel: CancellationToken,
-    ) -> CompletionFuture<'a> {
-        Box::pin(async move {
-            let body = self.request_body(request);
-            traced_call(NAME, &self.model, &self.options, cancel, || {
-                self.attempt(&body)
-            })
-            .await
-        })
-    }
-}
+wire_provider!(AnthropicProvider);

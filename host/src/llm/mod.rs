@@ -5,6 +5,42 @@
 //! Providers speak their own wire formats behind one [`Provider`] trait and one error
 //! classification ([`ErrorClass`]); retries, backoff and the per-call deadline live in `retry`.
 
+/// Every adapter implements [`Provider`] alike: its own wire body, then its `attempt` under the
+/// shared retry/deadline/cancellation loop (`retry::traced_call`). Expects, at the call site, a
+/// `NAME` const, `request_body(&self, &CompletionRequest) -> Value`, `attempt(&self, &Value)`, and
+/// `model` / `options` fields.
+macro_rules! wire_provider {
+    ($ty:ty) => {
+        impl $crate::llm::Provider for $ty {
+            fn name(&self) -> &'static str {
+                NAME
+            }
+
+            fn model(&self) -> &str {
+                &self.model
+            }
+
+            fn complete<'a>(
+                &'a self,
+                request: &'a $crate::llm::CompletionRequest,
+                cancel: ::tokio_util::sync::CancellationToken,
+            ) -> $crate::llm::CompletionFuture<'a> {
+                Box::pin(async move {
+                    let body = self.request_body(request);
+                    $crate::llm::retry::traced_call(
+                        NAME,
+                        &self.model,
+                        &self.options,
+                        cancel,
+                        || self.attempt(&body),
+                    )
+                    .await
+                })
+            }
+        }
+    };
+}
+
 pub mod anthropic;
 mod error;
 pub mod http;

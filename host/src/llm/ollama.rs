@@ -8,14 +8,13 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::http::{
     build_client, classify_status, count, is_context_too_long, join_url, parse_answer_text,
     send_json, send_raw, snippet,
 };
-use super::retry::{ProviderOptions, traced_call};
-use super::{Answer, CompletionFuture, CompletionRequest, ErrorClass, LlmError, Provider, Usage};
+use super::retry::ProviderOptions;
+use super::{Answer, CompletionRequest, ErrorClass, LlmError, Usage};
 
 /// Provider label.
 const NAME: &str = "ollama";
@@ -250,26 +249,4 @@ fn parse_response(reply: &Value, model: &str) -> Result<Answer, LlmError> {
     })
 }
 
-impl Provider for OllamaProvider {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn model(&self) -> &str {
-        &self.model
-    }
-
-    fn complete<'a>(
-        &'a self,
-        request: &'a CompletionRequest,
-        cancel: CancellationToken,
-    ) -> CompletionFuture<'a> {
-        Box::pin(async move {
-            let body = self.request_body(request);
-            traced_call(NAME, &self.model, &self.options, cancel, || {
-                self.attempt(&body)
-            })
-            .await
-        })
-    }
-}
+wire_provider!(OllamaProvider);
