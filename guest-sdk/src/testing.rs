@@ -195,6 +195,19 @@ impl Fixture {
     }
 }
 
+/// Test assertions on an [`Outcome`].
+pub trait OutcomeAssert {
+    /// The first finding with `code`; panics, showing every finding, when there is none.
+    fn expect_finding(&self, code: &str) -> &crate::Finding;
+}
+
+impl OutcomeAssert for Outcome {
+    fn expect_finding(&self, code: &str) -> &crate::Finding {
+        self.finding(code)
+            .unwrap_or_else(|| panic!("no {code} in {:#?}", self.findings))
+    }
+}
+
 fn to_json(o: &Object) -> String {
     o.to_json()
 }

@@ -135,6 +135,11 @@ impl Finding {
         self.suggestions.push(line.into());
         self
     }
+
+    /// Whether some evidence line contains `needle`.
+    pub fn evidence_contains(&self, needle: &str) -> bool {
+        self.evidence.iter().any(|e| e.contains(needle))
+    }
 }
 
 /// A skill's conclusion about its target.
@@ -178,6 +183,21 @@ impl Outcome {
             verdict: Verdict::Inconclusive,
             findings,
         }
+    }
+
+    /// The findings' codes, in order.
+    pub fn codes(&self) -> Vec<&str> {
+        self.findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    /// Whether a finding has this code.
+    pub fn has(&self, code: &str) -> bool {
+        self.findings.iter().any(|f| f.code == code)
+    }
+
+    /// The first finding with this code.
+    pub fn finding(&self, code: &str) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.code == code)
     }
 }
 
@@ -373,6 +393,18 @@ mod tests {
             .verdict,
             Verdict::Resolved
         );
+    }
+
+    #[test]
+    fn outcome_queries() {
+        let o = Outcome::from_findings(vec![
+            Finding::error("x.a", "a").evidence("field = 1"),
+            Finding::info("x.b", "b"),
+        ]);
+        assert_eq!(o.codes(), ["x.a", "x.b"]);
+        assert!(o.has("x.b") && !o.has("x.c"));
+        assert!(o.finding("x.a").unwrap().evidence_contains("= 1"));
+        assert!(o.finding("x.c").is_none());
     }
 
     #[test]

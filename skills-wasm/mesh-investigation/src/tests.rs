@@ -2,8 +2,8 @@
 //! scenarios, and `detect`.
 
 use crate::MeshInvestigation;
-use skillbox_guest::testing::Fixture;
-use skillbox_guest::{Finding, Outcome, Verdict};
+use skillbox_guest::testing::{Fixture, OutcomeAssert};
+use skillbox_guest::{Outcome, Verdict};
 use std::path::PathBuf;
 
 /// What every outcome must satisfy, whatever the input.
@@ -39,25 +39,6 @@ fn run(yaml: &str, kind: &str, ns: &str, name: &str) -> Outcome {
         ns,
         name,
     )
-}
-
-fn codes(out: &Outcome) -> Vec<&str> {
-    out.findings.iter().map(|f| f.code.as_str()).collect()
-}
-
-fn has(out: &Outcome, code: &str) -> bool {
-    out.findings.iter().any(|f| f.code == code)
-}
-
-fn find<'a>(out: &'a Outcome, code: &str) -> &'a Finding {
-    out.findings
-        .iter()
-        .find(|f| f.code == code)
-        .unwrap_or_else(|| panic!("no {code} in {:#?}", out.findings))
-}
-
-fn evidence_has(f: &Finding, needle: &str) -> bool {
-    f.evidence.iter().any(|e| e.contains(needle))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +110,7 @@ fn check_scenario(dir: PathBuf) {
     let s = scenario(&dir);
     let f = Fixture::from_snapshot_dir(dir.join("cluster")).expect("snapshot loads");
     let out = run_fixture(&f, &s.kind, &s.ns, &s.name);
-    let got = codes(&out);
+    let got = out.codes();
     for c in &s.codes {
         assert!(
             got.contains(&c.as_str()),
@@ -305,9 +286,9 @@ fn route(dest: &str) -> String {
 fn subset_not_found_when_the_dr_lacks_it() {
     let y = shop() + &vs("shop", "reviews", &route("{host: reviews, subset: v3}"));
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::SUBSET_NOT_FOUND);
+    let f = out.expect_finding(crate::SUBSET_NOT_FOUND);
     assert!(
-        evidence_has(f, "spec.subsets[*].name = [v1, v2, v2-mysql]"),
+        f.evidence_contains("spec.subsets[*].name = [v1, v2, v2-mysql]"),
         "{f:#?}"
     );
     assert!(f.suggestions[0].contains("labels {version: v3}"), "{f:#?}");
@@ -343,7 +324,7 @@ fn subset_not_found_without_any_destination_rule() {
     ]
     .concat();
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::SUBSET_NOT_FOUND);
+    let f = out.expect_finding(crate::SUBSET_NOT_FOUND);
     assert!(f.summary.contains("has no DestinationRule"), "{f:#?}");
 }
 
@@ -383,7 +364,7 @@ fn destination_rule_in_another_namespace_applies_by_fqdn() {
             "{host: reviews, exportTo: ['.'], subsets: [{name: v2, labels: {version: v2}}]}",
         );
     let out = run(&y, "VirtualService", "frontend", "to-reviews");
-    assert!(has(&out, crate::SUBSET_NOT_FOUND), "{:#?}", out.findings);
+    assert!(out.has(crate::SUBSET_NOT_FOUND), "{:#?}", out.findings);
     // A DR in frontend with a short host means reviews.frontend: does not apply, and is named.
     let y = base
         + &dr(
@@ -392,9 +373,9 @@ fn destination_rule_in_another_namespace_applies_by_fqdn() {
             "{host: reviews, subsets: [{name: v2, labels: {version: v2}}]}",
         );
     let out = run(&y, "VirtualService", "frontend", "to-reviews");
-    let f = find(&out, crate::SUBSET_NOT_FOUND);
+    let f = out.expect_finding(crate::SUBSET_NOT_FOUND);
     assert!(
-        evidence_has(f, "for host reviews.frontend.svc.cluster.local"),
+        f.evidence_contains("for host reviews.frontend.svc.cluster.local"),
         "{f:#?}"
     );
 }
@@ -411,9 +392,9 @@ fn client_namespace_rule_shadows_the_service_namespace_rule() {
     ]
     .concat();
     let out = run(&y, "VirtualService", "frontend", "to-reviews");
-    let f = find(&out, crate::SUBSET_NOT_FOUND);
+    let f = out.expect_finding(crate::SUBSET_NOT_FOUND);
     assert!(
-        evidence_has(f, "DestinationRule frontend/reviews-override"),
+        f.evidence_contains("DestinationRule frontend/reviews-override"),
         "{f:#?}"
     );
 }
@@ -425,13 +406,13 @@ fn client_namespace_rule_shadows_the_service_namespace_rule() {
 fn host_not_found_for_a_workload_name() {
     let y = shop() + &vs("shop", "reviews", &route("{host: reviews-v1}"));
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::HOST_NOT_FOUND);
+    let f = out.expect_finding(crate::HOST_NOT_FOUND);
     assert!(
-        evidence_has(f, "reviews-v1.shop.svc.cluster.local"),
+        f.evidence_contains("reviews-v1.shop.svc.cluster.local"),
         "{f:#?}"
     );
     assert!(f.suggestions[0].contains("subset: v1"), "{f:#?}");
-    assert!(!has(&out, crate::SUBSET_NOT_FOUND));
+    assert!(!out.has(crate::SUBSET_NOT_FOUND));
     assert_eq!(out.verdict, Verdict::Resolved);
 }
 
@@ -465,9 +446,9 @@ fn short_host_does_not_resolve_in_another_namespace() {
     // A Service `reviews` exists only in `shop`; the VS in `frontend` names it short.
     let y = shop() + &vs("frontend", "reviews", &route("{host: reviews}"));
     let out = run(&y, "VirtualService", "frontend", "reviews");
-    let f = find(&out, crate::HOST_NOT_FOUND);
+    let f = out.expect_finding(crate::HOST_NOT_FOUND);
     assert!(
-        evidence_has(f, "reviews.frontend.svc.cluster.local"),
+        f.evidence_contains("reviews.frontend.svc.cluster.local"),
         "{f:#?}"
     );
 }
@@ -476,7 +457,7 @@ fn short_host_does_not_resolve_in_another_namespace() {
 fn dotted_short_host_is_taken_literally() {
     let y = shop() + &vs("frontend", "reviews", &route("{host: reviews.shop}"));
     let out = run(&y, "VirtualService", "frontend", "reviews");
-    let f = find(&out, crate::HOST_NOT_FOUND);
+    let f = out.expect_finding(crate::HOST_NOT_FOUND);
     assert!(
         f.suggestions[0].contains("reviews.shop.svc.cluster.local"),
         "{f:#?}"
@@ -492,7 +473,7 @@ fn destination_rule_host_typo() {
             "{host: ratingz, subsets: [{name: v1, labels: {version: v1}}]}",
         );
     let out = run(&y, "DestinationRule", "shop", "ratings");
-    let f = find(&out, crate::HOST_NOT_FOUND);
+    let f = out.expect_finding(crate::HOST_NOT_FOUND);
     assert!(
         f.summary
             .contains("DestinationRule shop/ratings applies to host ratingz"),
@@ -512,7 +493,7 @@ fn empty_destination_host_is_not_found() {
             "{hosts: [reviews], http: [{route: [{destination: {subset: v1}}]}]}",
         );
     let out = run(&y, "VirtualService", "shop", "reviews");
-    assert!(has(&out, crate::HOST_NOT_FOUND));
+    assert!(out.has(crate::HOST_NOT_FOUND));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -530,12 +511,12 @@ fn subset_no_pods_when_scaled_to_zero() {
     ]
     .concat();
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::SUBSET_NO_PODS);
+    let f = out.expect_finding(crate::SUBSET_NO_PODS);
     assert!(f.summary.contains("50%"), "{f:#?}");
-    assert!(evidence_has(f, "Deployment shop/reviews-v3"), "{f:#?}");
+    assert!(f.evidence_contains("Deployment shop/reviews-v3"), "{f:#?}");
     assert!(f.suggestions[0].contains("spec.replicas"), "{f:#?}");
-    assert!(!has(&out, crate::SUBSET_NOT_FOUND));
-    assert!(!has(&out, crate::SIDECAR_NOT_INJECTED));
+    assert!(!out.has(crate::SUBSET_NOT_FOUND));
+    assert!(!out.has(crate::SIDECAR_NOT_INJECTED));
 }
 
 #[test]
@@ -554,7 +535,7 @@ fn subset_no_pods_skips_weight_zero_mirrors_and_counts_pending() {
             "{hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}, weight: 100}, {destination: {host: reviews, subset: v3}, weight: 0}], mirror: {host: reviews, subset: v3}}]}",
         );
     let out = run(&zero, "VirtualService", "shop", "reviews");
-    assert!(!has(&out, crate::SUBSET_NO_PODS), "{:#?}", out.findings);
+    assert!(!out.has(crate::SUBSET_NO_PODS), "{:#?}", out.findings);
     let pending =
         base + &pod(
             "shop",
@@ -565,8 +546,8 @@ fn subset_no_pods_skips_weight_zero_mirrors_and_counts_pending() {
             "",
         ) + &vs("shop", "reviews", &route("{host: reviews, subset: v3}"));
     let out = run(&pending, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::SUBSET_NO_PODS);
-    assert!(evidence_has(f, "reviews-v3-a (Pending)"), "{f:#?}");
+    let f = out.expect_finding(crate::SUBSET_NO_PODS);
+    assert!(f.evidence_contains("reviews-v3-a (Pending)"), "{f:#?}");
     assert!(f.summary.contains("all of its traffic"), "{f:#?}");
 }
 
@@ -581,7 +562,7 @@ fn subset_no_pods_from_the_destination_rule_target() {
     ]
     .concat();
     let out = run(&y, "DestinationRule", "shop", "reviews");
-    assert!(has(&out, crate::SUBSET_NO_PODS), "{:#?}", out.findings);
+    assert!(out.has(crate::SUBSET_NO_PODS), "{:#?}", out.findings);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -608,10 +589,10 @@ fn sidecar_case(ns_labels: &str, proxy: &str, annotations: &str, pod_labels: &st
 #[test]
 fn sidecar_missing_because_namespace_is_unlabelled() {
     let out = sidecar_case("team: a", "none", "", "");
-    let f = find(&out, crate::SIDECAR_NOT_INJECTED);
+    let f = out.expect_finding(crate::SIDECAR_NOT_INJECTED);
     assert_eq!(f.severity, skillbox_guest::Severity::Error);
     assert!(
-        evidence_has(f, "neither istio-injection=enabled nor an istio.io/rev"),
+        f.evidence_contains("neither istio-injection=enabled nor an istio.io/rev"),
         "{f:#?}"
     );
     assert!(
@@ -629,7 +610,7 @@ fn native_sidecar_and_revision_label_count_as_injected() {
     assert!(out.findings.is_empty(), "{:#?}", out.findings);
     // An istio-proxy initContainer without restartPolicy Always is not a sidecar.
     let out = sidecar_case("istio-injection: enabled", "init-only", "", "");
-    assert!(has(&out, crate::SIDECAR_NOT_INJECTED));
+    assert!(out.has(crate::SIDECAR_NOT_INJECTED));
 }
 
 #[test]
@@ -639,9 +620,9 @@ fn sidecar_opt_out_by_annotation_or_label() {
         ("", ", sidecar.istio.io/inject: 'false'"),
     ] {
         let out = sidecar_case("istio-injection: enabled", "none", ann, lab);
-        let f = find(&out, crate::SIDECAR_NOT_INJECTED);
+        let f = out.expect_finding(crate::SIDECAR_NOT_INJECTED);
         assert!(
-            evidence_has(f, "sidecar.istio.io/inject: \"false\""),
+            f.evidence_contains("sidecar.istio.io/inject: \"false\""),
             "{f:#?}"
         );
         assert!(
@@ -656,9 +637,9 @@ fn sidecar_opt_out_by_annotation_or_label() {
 #[test]
 fn sidecar_missing_because_pod_predates_the_label() {
     let out = sidecar_case("istio-injection: enabled", "none", "", "");
-    let f = find(&out, crate::SIDECAR_NOT_INJECTED);
+    let f = out.expect_finding(crate::SIDECAR_NOT_INJECTED);
     assert!(
-        evidence_has(f, "created before injection was enabled"),
+        f.evidence_contains("created before injection was enabled"),
         "{f:#?}"
     );
     assert!(f.suggestions[0].contains("Roll"), "{f:#?}");
@@ -697,7 +678,7 @@ fn partial_injection_is_a_warning() {
     ]
     .concat();
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::SIDECAR_NOT_INJECTED);
+    let f = out.expect_finding(crate::SIDECAR_NOT_INJECTED);
     assert_eq!(f.severity, skillbox_guest::Severity::Warning);
     assert!(f.summary.starts_with("1 of 2"), "{f:#?}");
 }
@@ -732,7 +713,7 @@ fn mtls_base() -> String {
 fn strict_namespace_with_plaintext_client() {
     let y = mtls_base() + &pa("shop", "default", "{mtls: {mode: STRICT}}");
     let out = run(&y, "PeerAuthentication", "shop", "default");
-    let f = find(&out, crate::MTLS_STRICT_PLAINTEXT);
+    let f = out.expect_finding(crate::MTLS_STRICT_PLAINTEXT);
     assert_eq!(f.severity, skillbox_guest::Severity::Error);
     assert!(f.summary.contains("legacy/sleep-a"), "{f:#?}");
     assert!(
@@ -742,11 +723,7 @@ fn strict_namespace_with_plaintext_client() {
     assert_eq!(out.verdict, Verdict::Resolved);
     // The same policy is found from the VirtualService.
     let out = run(&y, "VirtualService", "shop", "reviews");
-    assert!(
-        has(&out, crate::MTLS_STRICT_PLAINTEXT),
-        "{:#?}",
-        out.findings
-    );
+    assert!(out.has(crate::MTLS_STRICT_PLAINTEXT), "{:#?}", out.findings);
 }
 
 #[test]
@@ -767,7 +744,7 @@ fn strict_without_plaintext_clients_or_permissive_is_healthy() {
         );
     let out = run(&y, "VirtualService", "shop", "reviews");
     assert!(
-        !has(&out, crate::MTLS_STRICT_PLAINTEXT),
+        !out.has(crate::MTLS_STRICT_PLAINTEXT),
         "{:#?}",
         out.findings
     );
@@ -777,19 +754,15 @@ fn strict_without_plaintext_clients_or_permissive_is_healthy() {
 fn mesh_wide_strict_in_the_root_namespace() {
     let y = mtls_base() + &pa("istio-system", "default", "{mtls: {mode: STRICT}}");
     let out = run(&y, "PeerAuthentication", "istio-system", "default");
-    let f = find(&out, crate::MTLS_STRICT_PLAINTEXT);
-    assert!(evidence_has(f, "mesh-wide"), "{f:#?}");
+    let f = out.expect_finding(crate::MTLS_STRICT_PLAINTEXT);
+    assert!(f.evidence_contains("mesh-wide"), "{f:#?}");
     let out = run(&y, "VirtualService", "shop", "reviews");
-    assert!(
-        has(&out, crate::MTLS_STRICT_PLAINTEXT),
-        "{:#?}",
-        out.findings
-    );
+    assert!(out.has(crate::MTLS_STRICT_PLAINTEXT), "{:#?}", out.findings);
     // A STRICT policy in another, non-root namespace does not cover shop.
     let y = mtls_base() + &pa("other", "default", "{mtls: {mode: STRICT}}");
     let out = run(&y, "VirtualService", "shop", "reviews");
     assert!(
-        !has(&out, crate::MTLS_STRICT_PLAINTEXT),
+        !out.has(crate::MTLS_STRICT_PLAINTEXT),
         "{:#?}",
         out.findings
     );
@@ -801,7 +774,7 @@ fn network_policy_lowers_to_warning() {
         + &pa("shop", "default", "{mtls: {mode: STRICT}}")
         + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: only-shop, namespace: shop}\nspec: {podSelector: {}}\n";
     let out = run(&y, "PeerAuthentication", "shop", "default");
-    let f = find(&out, crate::MTLS_STRICT_PLAINTEXT);
+    let f = out.expect_finding(crate::MTLS_STRICT_PLAINTEXT);
     assert_eq!(f.severity, skillbox_guest::Severity::Warning);
 }
 
@@ -817,7 +790,7 @@ fn abort_for_everyone_is_a_warning_that_resolves() {
             "{hosts: [reviews], http: [{fault: {abort: {httpStatus: 500, percentage: {value: 100.0}}}, route: [{destination: {host: reviews, subset: v1}}]}]}",
         );
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::FAULT_INJECTION_ACTIVE);
+    let f = out.expect_finding(crate::FAULT_INJECTION_ACTIVE);
     assert_eq!(f.severity, skillbox_guest::Severity::Warning);
     assert!(f.summary.contains("HTTP 500 for 100%"), "{f:#?}");
     assert_eq!(out.verdict, Verdict::Resolved);
@@ -832,9 +805,9 @@ fn header_matched_delay_is_reported() {
             "{hosts: [reviews], http: [{match: [{headers: {end-user: {exact: jason}}}], fault: {delay: {fixedDelay: 7s, percentage: {value: 100.0}}}, route: [{destination: {host: reviews, subset: v1}}]}, {route: [{destination: {host: reviews, subset: v1}}]}]}",
         );
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::FAULT_INJECTION_ACTIVE);
+    let f = out.expect_finding(crate::FAULT_INJECTION_ACTIVE);
     assert!(f.summary.contains("headers match"), "{f:#?}");
-    assert!(evidence_has(f, "jason"), "{f:#?}");
+    assert!(f.evidence_contains("jason"), "{f:#?}");
     assert_eq!(out.verdict, Verdict::Resolved);
 }
 
@@ -851,7 +824,7 @@ fn zero_percent_fault_is_inactive_and_legacy_percent_counts() {
     let y = shop()
         + "---\napiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {name: reviews, namespace: shop}\nspec: {hosts: [reviews], http: [{fault: {delay: {fixedDelay: 5s, percent: 50}}, route: [{destination: {host: reviews, subset: v1}}]}]}\n";
     let out = run(&y, "VirtualService", "shop", "reviews");
-    let f = find(&out, crate::FAULT_INJECTION_ACTIVE);
+    let f = out.expect_finding(crate::FAULT_INJECTION_ACTIVE);
     assert!(f.summary.contains("5s for 50%"), "{f:#?}");
 }
 
@@ -865,7 +838,7 @@ fn fault_found_from_the_destination_rule_target() {
         );
     let out = run(&y, "DestinationRule", "shop", "reviews");
     assert!(
-        has(&out, crate::FAULT_INJECTION_ACTIVE),
+        out.has(crate::FAULT_INJECTION_ACTIVE),
         "{:#?}",
         out.findings
     );
@@ -900,10 +873,10 @@ fn gateway_checks_its_bound_virtual_services() {
             "{hosts: ['*'], gateways: [other-gw], http: [{fault: {abort: {httpStatus: 500}}, route: [{destination: {host: reviews}}]}]}",
         );
     let out = run(&y, "Gateway", "shop", "web");
-    assert!(has(&out, crate::SUBSET_NOT_FOUND), "{:#?}", out.findings);
-    assert!(has(&out, crate::HOST_NOT_FOUND), "{:#?}", out.findings);
+    assert!(out.has(crate::SUBSET_NOT_FOUND), "{:#?}", out.findings);
+    assert!(out.has(crate::HOST_NOT_FOUND), "{:#?}", out.findings);
     assert!(
-        !has(&out, crate::FAULT_INJECTION_ACTIVE),
+        !out.has(crate::FAULT_INJECTION_ACTIVE),
         "{:#?}",
         out.findings
     );
@@ -914,7 +887,7 @@ fn gateway_checks_its_bound_virtual_services() {
 fn unbound_gateway_is_info_only() {
     let y = shop() + &gateway("shop", "web");
     let out = run(&y, "Gateway", "shop", "web");
-    assert_eq!(codes(&out), vec![crate::GATEWAY_UNBOUND]);
+    assert_eq!(out.codes(), vec![crate::GATEWAY_UNBOUND]);
     assert_eq!(out.verdict, Verdict::Healthy);
 }
 
@@ -931,11 +904,7 @@ fn list_documents_and_json_files_load() {
     let _ = std::fs::remove_dir_all(&dir);
     let out = run_fixture(&f, "VirtualService", "shop", "reviews");
     // The pod from the JSON list has no sidecar: proves both files were read.
-    assert!(
-        has(&out, crate::SIDECAR_NOT_INJECTED),
-        "{:#?}",
-        out.findings
-    );
+    assert!(out.has(crate::SIDECAR_NOT_INJECTED), "{:#?}", out.findings);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! `.json`), noise objects, the tool calls made, `detect`, and the public scenarios.
 
 use crate::RootSyncInvestigation;
-use skillbox_guest::testing::Fixture;
+use skillbox_guest::testing::{Fixture, OutcomeAssert};
 use skillbox_guest::tools::{ToolBackend, clear_backend, set_backend};
 use skillbox_guest::{Finding, Object, ObjectRef, Outcome, Skill, ToolError, Verdict};
 use std::cell::RefCell;
@@ -110,25 +110,6 @@ fn check_invariants(out: &Outcome) {
     if out.verdict == Verdict::Resolved {
         assert!(!llm_only, "resolved without a catalogued error/warning");
     }
-}
-
-fn codes(out: &Outcome) -> Vec<&str> {
-    out.findings.iter().map(|f| f.code.as_str()).collect()
-}
-
-fn has(out: &Outcome, code: &str) -> bool {
-    out.findings.iter().any(|f| f.code == code)
-}
-
-fn find<'a>(out: &'a Outcome, code: &str) -> &'a Finding {
-    out.findings
-        .iter()
-        .find(|f| f.code == code)
-        .unwrap_or_else(|| panic!("no {code} in {:#?}", out.findings))
-}
-
-fn ev(f: &Finding, needle: &str) -> bool {
-    f.evidence.iter().any(|e| e.contains(needle))
 }
 
 fn sugg(f: &Finding, needle: &str) -> bool {
@@ -306,33 +287,30 @@ fn knv2009_forbidden_reads_the_roleref_clusterrole() {
         "root-sync",
     );
     assert_eq!(out.verdict, Verdict::Resolved);
-    assert_eq!(codes(&out), vec!["rootsync.knv2009.forbidden"]);
-    let f = find(&out, "rootsync.knv2009.forbidden");
+    assert_eq!(out.codes(), vec!["rootsync.knv2009.forbidden"]);
+    let f = out.expect_finding("rootsync.knv2009.forbidden");
     assert!(f.summary.contains("root-reconciler"), "{}", f.summary);
     assert!(
         f.summary
             .contains("is not allowed to patch gateways.networking.istio.io in namespace bookinfo")
     );
     assert!(
-        ev(f, "status.sync.errors[0] (commit a6727aab1eca)"),
+        f.evidence_contains("status.sync.errors[0] (commit a6727aab1eca)"),
         "{:#?}",
         f.evidence
     );
-    assert!(ev(f, "KNV2009"));
-    assert!(ev(
-        f,
+    assert!(f.evidence_contains("KNV2009"));
+    assert!(f.evidence_contains(
         "errorResources[0]: sourcePath clusters/prod/bookinfo/gateway.yaml, kind Gateway"
     ));
     assert!(
-        ev(
-            f,
-            "ClusterRole bookinfo-reconciler rules for gateways in API group \"networking.istio.io\": verbs [get, list, watch], not patch"
+        f.evidence_contains("ClusterRole bookinfo-reconciler rules for gateways in API group \"networking.istio.io\": verbs [get, list, watch], not patch"
         ),
         "{:#?}",
         f.evidence
     );
-    assert!(ev(f, "status.lastSyncedCommit = 8ae088e8"));
-    assert!(ev(f, "secretRef git-creds (Secret not read)"));
+    assert!(f.evidence_contains("status.lastSyncedCommit = 8ae088e8"));
+    assert!(f.evidence_contains("secretRef git-creds (Secret not read)"));
     assert!(
         sugg(f, "ClusterRole bookinfo-reconciler"),
         "{:#?}",
@@ -352,8 +330,8 @@ fn knv2009_forbidden_without_rolerefs_reads_only_the_rootsync() {
     let rs = one(At::Sync, "2009", FORBIDDEN, GATEWAY_RES);
     let (out, calls) = run_fixture(Fixture::from_yaml(&rs).unwrap(), "root-sync");
     assert_eq!(calls.len(), 1, "{calls:?}");
-    let f = find(&out, "rootsync.knv2009.forbidden");
-    assert!(ev(f, "roleRefs: not set"));
+    let f = out.expect_finding("rootsync.knv2009.forbidden");
+    assert!(f.evidence_contains("roleRefs: not set"));
     assert!(sugg(f, "add spec.override.roleRefs"));
 }
 
@@ -364,8 +342,12 @@ fn knv2009_forbidden_with_an_unreadable_clusterrole_still_reports() {
         ROLE_REFS,
     );
     let out = run(&rs);
-    let f = find(&out, "rootsync.knv2009.forbidden");
-    assert!(ev(f, "could not be read"), "{:#?}", f.evidence);
+    let f = out.expect_finding("rootsync.knv2009.forbidden");
+    assert!(
+        f.evidence_contains("could not be read"),
+        "{:#?}",
+        f.evidence
+    );
     assert_eq!(f.resources.len(), 1, "an unread ClusterRole is not named");
     assert!(
         sugg(
@@ -382,7 +364,7 @@ fn knv2009_webhook_denied_and_failed_call() {
     for text in [WEBHOOK, WEBHOOK_CALL] {
         let out = run(&one(At::Sync, "2009", text, DEPLOY_RES));
         assert_eq!(
-            codes(&out),
+            out.codes(),
             vec!["rootsync.knv2009.webhook-denied"],
             "{text}"
         );
@@ -394,19 +376,19 @@ fn knv2009_webhook_denied_and_failed_call() {
             f.summary
         );
         assert!(sugg(f, "clusters/prod/shop/web.yaml") || sugg(f, "webhook"));
-        assert!(!has(&out, "rootsync.knv2009.forbidden"));
+        assert!(!out.has("rootsync.knv2009.forbidden"));
     }
     let out = run(&one(At::Sync, "2009", WEBHOOK, DEPLOY_RES));
     let f = &out.findings[0];
     assert!(f.summary.contains("validation.gatekeeper.sh"));
-    assert!(ev(f, "webhook reason: [require-resource-limits]"));
+    assert!(f.evidence_contains("webhook reason: [require-resource-limits]"));
     assert!(sugg(f, "Change clusters/prod/shop/web.yaml"));
 }
 
 #[test]
 fn knv2009_immutable_field() {
     let out = run(&one(At::Sync, "2009", IMMUTABLE, DEPLOY_RES));
-    assert_eq!(codes(&out), vec!["rootsync.knv2009.immutable-field"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv2009.immutable-field"]);
     let f = &out.findings[0];
     assert!(f.summary.contains("spec.selector"), "{}", f.summary);
     assert!(sugg(
@@ -419,7 +401,7 @@ fn knv2009_immutable_field() {
 fn knv2009_with_unmatched_text_is_unrecognised_and_inconclusive() {
     let psa = r#"failed to apply Pod, shop/debug: pods "debug" is forbidden: violates PodSecurity "restricted:latest": privileged (container "debug" must not set securityContext.privileged=true)"#;
     let out = run(&one(At::Sync, "2009", psa, ""));
-    assert_eq!(codes(&out), vec!["rootsync.unrecognised-error"]);
+    assert_eq!(out.codes(), vec!["rootsync.unrecognised-error"]);
     assert_eq!(out.verdict, Verdict::Inconclusive);
     assert!(out.findings[0].summary.contains("KNV2009"));
     assert!(
@@ -435,7 +417,7 @@ fn knv2009_with_unmatched_text_is_unrecognised_and_inconclusive() {
 fn knv2013_is_not_knv2009_forbidden() {
     let out = run(&one(At::Sync, "2013", KNV2013, ""));
     assert_eq!(
-        codes(&out),
+        out.codes(),
         vec!["rootsync.knv2013.insufficient-permission"]
     );
     assert_eq!(out.verdict, Verdict::Resolved);
@@ -448,7 +430,7 @@ fn knv2013_is_not_knv2009_forbidden() {
     );
     // And a KNV2009 forbidden is not KNV2013.
     let out = run(&one(At::Sync, "2009", FORBIDDEN, GATEWAY_RES));
-    assert!(!has(&out, "rootsync.knv2013.insufficient-permission"));
+    assert!(!out.has("rootsync.knv2013.insufficient-permission"));
 }
 
 // ---------------------------------------------------------------- other codes
@@ -456,21 +438,18 @@ fn knv2013_is_not_knv2009_forbidden() {
 #[test]
 fn knv1021_crd_missing_from_source_errors() {
     let out = run(&one(At::Source, "1021", KNV1021, ""));
-    assert_eq!(codes(&out), vec!["rootsync.knv1021.crd-missing"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv1021.crd-missing"]);
     let f = &out.findings[0];
     assert!(f.summary.contains("Rollout.argoproj.io"), "{}", f.summary);
     // The resource block of the message stands in for absent errorResources.
     assert!(
-        ev(
-            f,
-            "errorResources[0]: sourcePath clusters/prod/shop/rollout.yaml"
-        ),
+        f.evidence_contains("errorResources[0]: sourcePath clusters/prod/shop/rollout.yaml"),
         "{:#?}",
         f.evidence
     );
-    assert!(ev(f, "status.source.errors[0]"));
+    assert!(f.evidence_contains("status.source.errors[0]"));
     assert!(
-        !ev(f, "source: clusters/prod"),
+        !f.evidence_contains("source: clusters/prod"),
         "resource block not repeated as message"
     );
     assert!(sugg(f, "CustomResourceDefinition of Rollout.argoproj.io"));
@@ -479,17 +458,17 @@ fn knv1021_crd_missing_from_source_errors() {
 #[test]
 fn knv1067_field_mismatch() {
     let out = run(&one(At::Source, "1067", KNV1067, ""));
-    assert_eq!(codes(&out), vec!["rootsync.knv1067.field-mismatch"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv1067.field-mismatch"]);
     assert!(sugg(&out.findings[0], "In clusters/prod/shop/web.yaml"));
-    assert!(ev(&out.findings[0], "memroy"));
+    assert!(out.findings[0].evidence_contains("memroy"));
 }
 
 #[test]
 fn knv1068_missing_kustomization_in_rendering_errors() {
     let out = run(&one(At::Rendering, "1068", KNV1068_MISSING, ""));
-    assert_eq!(codes(&out), vec!["rootsync.knv1068.render-failed"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv1068.render-failed"]);
     let f = &out.findings[0];
-    assert!(ev(f, "status.rendering.errors[0]"));
+    assert!(f.evidence_contains("status.rendering.errors[0]"));
     assert!(
         f.summary
             .contains("kustomization.yaml is missing from clusters/prod"),
@@ -502,14 +481,11 @@ fn knv1068_missing_kustomization_in_rendering_errors() {
 #[test]
 fn knv2004_branch_and_auth() {
     let out = run(&one(At::Source, "2004", KNV2004_BRANCH, ""));
-    assert_eq!(codes(&out), vec!["rootsync.knv2004.source-unreachable"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv2004.source-unreachable"]);
     let f = &out.findings[0];
     assert!(f.summary.contains("branch or revision"), "{}", f.summary);
     assert!(sugg(f, "spec.git.branch"));
-    assert!(ev(
-        f,
-        "spec.git: repo https://github.com/acme/platform, branch main"
-    ));
+    assert!(f.evidence_contains("spec.git: repo https://github.com/acme/platform, branch main"));
     let out = run(&one(At::Source, "2004", KNV2004_AUTH, ""));
     let f = &out.findings[0];
     assert!(f.summary.contains("credentials"), "{}", f.summary);
@@ -536,7 +512,7 @@ fn knv2004_names_the_rootsync_file_when_config_sync_manages_it() {
 #[test]
 fn knv2005_fighting_is_a_warning_that_resolves() {
     let out = run(&one(At::Sync, "2005", KNV2005, ""));
-    assert_eq!(codes(&out), vec!["rootsync.knv2005.fighting"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv2005.fighting"]);
     assert_eq!(out.findings[0].severity, skillbox_guest::Severity::Warning);
     assert_eq!(out.verdict, Verdict::Resolved);
     assert!(sugg(
@@ -548,7 +524,7 @@ fn knv2005_fighting_is_a_warning_that_resolves() {
 #[test]
 fn knv2014_alone_is_healthy_info() {
     let out = run(&one(At::Sync, "2014", KNV2014, ""));
-    assert_eq!(codes(&out), vec!["rootsync.knv2014.webhook-modified"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv2014.webhook-modified"]);
     assert_eq!(out.findings[0].severity, skillbox_guest::Severity::Info);
     assert_eq!(out.verdict, Verdict::Healthy);
 }
@@ -556,10 +532,10 @@ fn knv2014_alone_is_healthy_info() {
 #[test]
 fn unknown_code_is_unrecognised() {
     let out = run(&one(At::Sync, "2002", KNV2002, ""));
-    assert_eq!(codes(&out), vec!["rootsync.unrecognised-error"]);
+    assert_eq!(out.codes(), vec!["rootsync.unrecognised-error"]);
     assert_eq!(out.verdict, Verdict::Inconclusive);
-    assert!(ev(&out.findings[0], "KNV2002"));
-    assert!(ev(&out.findings[0], "etcdserver: request timed out"));
+    assert!(out.findings[0].evidence_contains("KNV2002"));
+    assert!(out.findings[0].evidence_contains("etcdserver: request timed out"));
 }
 
 #[test]
@@ -573,8 +549,8 @@ fn unrecognised_beside_a_catalogued_error_still_resolves() {
     );
     let out = run(&rs);
     assert_eq!(out.verdict, Verdict::Resolved);
-    assert!(has(&out, "rootsync.unrecognised-error"));
-    assert!(has(&out, "rootsync.knv2009.immutable-field"));
+    assert!(out.has("rootsync.unrecognised-error"));
+    assert!(out.has("rootsync.knv2009.immutable-field"));
 }
 
 // ---------------------------------------------------------------- places, duplicates, several
@@ -590,12 +566,12 @@ fn errors_in_each_of_the_four_places_are_found() {
     ] {
         let out = run(&one(at, "2004", KNV2004_BRANCH, ""));
         assert_eq!(
-            codes(&out),
+            out.codes(),
             vec!["rootsync.knv2004.source-unreachable"],
             "{path}"
         );
         assert!(
-            ev(&out.findings[0], path),
+            out.findings[0].evidence_contains(path),
             "{path}: {:#?}",
             out.findings[0].evidence
         );
@@ -609,9 +585,9 @@ fn stalled_message_without_errors_is_read() {
         "  - type: Stalled\n    status: \"True\"\n    reason: Validation\n    message: \"KNV1061: RootSyncs must specify spec.git.auth when spec.sourceType is git\"\n",
     );
     let out = run(&rs);
-    assert_eq!(codes(&out), vec!["rootsync.unrecognised-error"]);
+    assert_eq!(out.codes(), vec!["rootsync.unrecognised-error"]);
     assert_eq!(out.verdict, Verdict::Inconclusive);
-    assert!(ev(&out.findings[0], "status.conditions[Stalled].message"));
+    assert!(out.findings[0].evidence_contains("status.conditions[Stalled].message"));
     assert!(out.findings[0].summary.contains("KNV1061"));
 }
 
@@ -625,11 +601,10 @@ fn the_same_error_in_several_places_is_one_finding() {
         "",
     );
     let out = run(&rs);
-    assert_eq!(codes(&out), vec!["rootsync.knv2009.forbidden"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv2009.forbidden"]);
     let f = &out.findings[0];
     assert!(
-        ev(
-            f,
+        f.evidence_contains(
             "status.sync.errors[0] (commit a6727aab1eca); status.conditions[Stalled].errors[0]"
         ),
         "{:#?}",
@@ -657,7 +632,7 @@ fn several_errors_give_several_findings() {
     );
     let out = run(&rs);
     assert_eq!(
-        codes(&out),
+        out.codes(),
         vec![
             "rootsync.knv1021.crd-missing",
             "rootsync.knv2009.forbidden",
@@ -696,10 +671,12 @@ fn many_errors_stay_within_bounds() {
         .collect();
     let out = run(&rootsync_with(&errs, ""));
     assert_eq!(out.findings.len(), 50);
-    assert!(ev(
-        out.findings.last().unwrap(),
-        "20 more findings not listed"
-    ));
+    assert!(
+        out.findings
+            .last()
+            .unwrap()
+            .evidence_contains("20 more findings not listed")
+    );
 }
 
 #[test]
@@ -709,7 +686,7 @@ fn truncated_error_summary_is_noted() {
         "errorSummary: {totalCount: 412, truncated: true, errorCountAfterTruncation: 1}\n    errors:\n",
     );
     let out = run(&rs);
-    assert!(ev(&out.findings[0], "truncated = true, totalCount = 412"));
+    assert!(out.findings[0].evidence_contains("truncated = true, totalCount = 412"));
 }
 
 #[test]
@@ -717,12 +694,9 @@ fn counted_but_unlisted_errors_are_unrecognised() {
     let rs =
         rootsync_with(&[], "").replace("  sync:\n", "  sync:\n    errorSummary: {totalCount: 3}\n");
     let out = run(&rs);
-    assert_eq!(codes(&out), vec!["rootsync.unrecognised-error"]);
+    assert_eq!(out.codes(), vec!["rootsync.unrecognised-error"]);
     assert_eq!(out.verdict, Verdict::Inconclusive);
-    assert!(ev(
-        &out.findings[0],
-        "status.sync.errorSummary.totalCount = 3"
-    ));
+    assert!(out.findings[0].evidence_contains("status.sync.errorSummary.totalCount = 3"));
 }
 
 // ---------------------------------------------------------------- healthy, pending, no status
@@ -752,8 +726,8 @@ fn pending_sync_is_healthy_with_info() {
         );
     let out = run(&rs);
     assert_eq!(out.verdict, Verdict::Healthy);
-    assert_eq!(codes(&out), vec!["rootsync.sync-pending"]);
-    assert!(ev(&out.findings[0], "a sync is in progress"));
+    assert_eq!(out.codes(), vec!["rootsync.sync-pending"]);
+    assert!(out.findings[0].evidence_contains("a sync is in progress"));
 }
 
 #[test]
@@ -763,11 +737,8 @@ fn missing_status_is_inconclusive() {
     );
     let out = run(&rs);
     assert_eq!(out.verdict, Verdict::Inconclusive);
-    assert_eq!(codes(&out), vec!["rootsync.no-status"]);
-    assert!(ev(
-        &out.findings[0],
-        "spec.git: repo https://github.com/acme/platform"
-    ));
+    assert_eq!(out.codes(), vec!["rootsync.no-status"]);
+    assert!(out.findings[0].evidence_contains("spec.git: repo https://github.com/acme/platform"));
 }
 
 #[test]
@@ -843,7 +814,7 @@ fn list_files_json_files_and_noise_objects() {
         ],
     );
     let (out, _) = run_fixture(Fixture::from_snapshot_dir(&dir2).unwrap(), "root-sync");
-    assert_eq!(codes(&out), vec!["rootsync.knv2009.forbidden"]);
+    assert_eq!(out.codes(), vec!["rootsync.knv2009.forbidden"]);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);
 }
@@ -960,14 +931,10 @@ fn check_scenario(dir: &std::path::Path) -> Outcome {
     };
     assert_eq!(out.verdict, verdict, "{name}: {:#?}", out.findings);
     for c in list("expect.codes") {
-        assert!(has(&out, &c), "{name}: expected {c} in {:#?}", out.findings);
+        assert!(out.has(&c), "{name}: expected {c} in {:#?}", out.findings);
     }
     for c in list("expect.forbid") {
-        assert!(
-            !has(&out, &c),
-            "{name}: forbidden {c} in {:#?}",
-            out.findings
-        );
+        assert!(!out.has(&c), "{name}: forbidden {c} in {:#?}", out.findings);
     }
     assert!(calls.len() <= 2, "{name}: {calls:?}");
     out
@@ -979,15 +946,15 @@ fn public_scenarios() {
         return;
     };
     let out = check_scenario(&d.join("rootsync-knv2009-forbidden"));
-    let f = find(&out, "rootsync.knv2009.forbidden");
+    let f = out.expect_finding("rootsync.knv2009.forbidden");
     assert!(
-        ev(f, "verbs [get, list, watch], not patch"),
+        f.evidence_contains("verbs [get, list, watch], not patch"),
         "{:#?}",
         f.evidence
     );
     assert!(sugg(f, "ClusterRole bookinfo-reconciler"));
     let out = check_scenario(&d.join("rootsync-knv1068-render-failed"));
-    let f = find(&out, "rootsync.knv1068.render-failed");
+    let f = out.expect_finding("rootsync.knv1068.render-failed");
     assert!(f.summary.contains("overlays/prod"), "{}", f.summary);
     assert!(
         sugg(
@@ -999,7 +966,7 @@ fn public_scenarios() {
     );
     let out = check_scenario(&d.join("rootsync-unrecognised-error"));
     assert!(
-        find(&out, "rootsync.unrecognised-error")
+        out.expect_finding("rootsync.unrecognised-error")
             .summary
             .contains("KNV2002")
     );

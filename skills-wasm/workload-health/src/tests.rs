@@ -2,8 +2,8 @@
 //! and `detect`.
 
 use crate::WorkloadHealth;
-use skillbox_guest::testing::Fixture;
-use skillbox_guest::{Finding, Object, Outcome, Severity, Skill, Verdict};
+use skillbox_guest::testing::{Fixture, OutcomeAssert};
+use skillbox_guest::{Object, Outcome, Severity, Skill, Verdict};
 use std::path::PathBuf;
 
 const CODES: [&str; 7] = [
@@ -40,25 +40,6 @@ fn check_invariants(out: &Outcome) {
             assert!(!s.contains("kubectl"), "suggestion with kubectl: {s}");
         }
     }
-}
-
-fn codes(out: &Outcome) -> Vec<&str> {
-    out.findings.iter().map(|f| f.code.as_str()).collect()
-}
-
-fn find<'a>(out: &'a Outcome, code: &str) -> &'a Finding {
-    out.findings
-        .iter()
-        .find(|f| f.code == code)
-        .unwrap_or_else(|| panic!("no {code} in {:#?}", out.findings))
-}
-
-fn has(out: &Outcome, code: &str) -> bool {
-    out.findings.iter().any(|f| f.code == code)
-}
-
-fn evidence_has(f: &Finding, needle: &str) -> bool {
-    f.evidence.iter().any(|e| e.contains(needle))
 }
 
 /// A pod: `status` is YAML indented for the `status:` key; `extra_spec` for more spec keys.
@@ -212,23 +193,22 @@ fn crashloop_with_log_lines() {
         .unwrap();
     check_invariants(&out);
     assert_eq!(out.verdict, Verdict::Resolved);
-    let c = find(&out, "workload.crashloop");
+    let c = out.expect_finding("workload.crashloop");
     assert_eq!(c.severity, Severity::Error);
-    assert!(evidence_has(
-        c,
+    assert!(c.evidence_contains(
         "Pod shop/web-1 status.containerStatuses[web].state.waiting.reason = CrashLoopBackOff"
     ));
-    assert!(evidence_has(c, "restartCount = 7"));
-    assert!(evidence_has(c, "exitCode: 1"));
-    assert!(evidence_has(c, "finishedAt: 2026-11-24T07:56:28Z"));
-    assert!(evidence_has(c, "Read-only file system"));
+    assert!(c.evidence_contains("restartCount = 7"));
+    assert!(c.evidence_contains("exitCode: 1"));
+    assert!(c.evidence_contains("finishedAt: 2026-11-24T07:56:28Z"));
+    assert!(c.evidence_contains("Read-only file system"));
     assert!(
         c.suggestions
             .iter()
             .any(|s| s.contains("readOnlyRootFilesystem"))
     );
-    assert!(!has(&out, "workload.readiness-failing"));
-    assert!(!has(&out, "workload.oom-killed"));
+    assert!(!out.has("workload.readiness-failing"));
+    assert!(!out.has("workload.oom-killed"));
 }
 
 #[test]
@@ -239,8 +219,8 @@ fn crashloop_without_log_is_fine() {
         "shop",
         "web-1",
     );
-    let c = find(&out, "workload.crashloop");
-    assert!(!evidence_has(c, "log lines"));
+    let c = out.expect_finding("workload.crashloop");
+    assert!(!c.evidence_contains("log lines"));
     assert!(!c.suggestions.is_empty());
 }
 
@@ -269,14 +249,14 @@ fn crashloop_in_init_container() {
         "shop",
         "web-1",
     );
-    let c = find(&out, "workload.crashloop");
-    assert!(evidence_has(c, "status.initContainerStatuses[migrate]"));
+    let c = out.expect_finding("workload.crashloop");
+    assert!(c.evidence_contains("status.initContainerStatuses[migrate]"));
     assert!(
         c.suggestions
             .iter()
             .any(|s| s.contains("initContainers[migrate]"))
     );
-    assert!(!has(&out, "workload.unexplained"));
+    assert!(!out.has("workload.unexplained"));
 }
 
 #[test]
@@ -291,7 +271,7 @@ fn restarting_but_running_is_not_crashloop() {
     lastState: {terminated: {reason: Error, exitCode: 1}}
     state: {running: {}}"#;
     let out = run(&pod("web-1", "{app: web}", "", st), "Pod", "shop", "web-1");
-    assert!(!has(&out, "workload.crashloop"));
+    assert!(!out.has("workload.crashloop"));
     assert_eq!(out.verdict, Verdict::Healthy);
 }
 
@@ -309,18 +289,18 @@ fn oom_killed_suggests_raising_the_limit() {
     state: {waiting: {reason: CrashLoopBackOff}}"#;
     let out = run(&pod("web-1", "{app: web}", "", st), "Pod", "shop", "web-1");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let o = find(&out, "workload.oom-killed");
+    let o = out.expect_finding("workload.oom-killed");
     assert_eq!(o.severity, Severity::Error);
-    assert!(evidence_has(o, "lastState.terminated.reason = OOMKilled"));
-    assert!(evidence_has(o, "exitCode: 137"));
-    assert!(evidence_has(o, "resources.limits.memory = 256Mi"));
+    assert!(o.evidence_contains("lastState.terminated.reason = OOMKilled"));
+    assert!(o.evidence_contains("exitCode: 137"));
+    assert!(o.evidence_contains("resources.limits.memory = 256Mi"));
     assert!(
         o.suggestions
             .iter()
             .any(|s| s.contains("limits.memory (now 256Mi)") && s.contains("512Mi"))
     );
     // Also crash-looping: both are true.
-    assert!(has(&out, "workload.crashloop"));
+    assert!(out.has("workload.crashloop"));
 }
 
 #[test]
@@ -330,10 +310,10 @@ fn oom_in_current_state_counts() {
   - name: web
     state: {terminated: {reason: OOMKilled, exitCode: 137}}"#;
     let out = run(&pod("web-1", "{app: web}", "", st), "Pod", "shop", "web-1");
-    assert!(evidence_has(
-        find(&out, "workload.oom-killed"),
-        "state.terminated.reason = OOMKilled"
-    ));
+    assert!(
+        out.expect_finding("workload.oom-killed")
+            .evidence_contains("state.terminated.reason = OOMKilled")
+    );
     assert_eq!(out.verdict, Verdict::Resolved);
 }
 
@@ -348,7 +328,7 @@ fn exit_137_without_oomkilled_is_not_oom() {
     lastState: {terminated: {reason: Error, exitCode: 137}}
     state: {running: {}}"#;
     let out = run(&pod("web-1", "{app: web}", "", st), "Pod", "shop", "web-1");
-    assert!(!has(&out, "workload.oom-killed"));
+    assert!(!out.has("workload.oom-killed"));
 }
 
 // ---------------------------------------------------------------- image-pull
@@ -389,22 +369,19 @@ fn image_pull_with_failed_events() {
     ));
     let out = run(&yaml, "Pod", "shop", "web-1");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let i = find(&out, "workload.image-pull");
+    let i = out.expect_finding("workload.image-pull");
     assert!(i.summary.contains("registry.example/web:9.9"));
-    assert!(evidence_has(i, "state.waiting.reason = ImagePullBackOff"));
-    assert!(evidence_has(
-        i,
-        "spec.containers[web].image = registry.example/web:9.9"
-    ));
-    assert!(evidence_has(i, "Event Failed (x4"));
-    assert!(evidence_has(i, "manifest unknown"));
+    assert!(i.evidence_contains("state.waiting.reason = ImagePullBackOff"));
+    assert!(i.evidence_contains("spec.containers[web].image = registry.example/web:9.9"));
+    assert!(i.evidence_contains("Event Failed (x4"));
+    assert!(i.evidence_contains("manifest unknown"));
     assert!(
-        !evidence_has(i, "something else"),
+        !i.evidence_contains("something else"),
         "event of another container"
     );
     assert!(i.suggestions.iter().any(|s| s.contains("tag that exists")));
-    assert!(!has(&out, "workload.unschedulable"));
-    assert!(!has(&out, "workload.readiness-failing"));
+    assert!(!out.has("workload.unschedulable"));
+    assert!(!out.has("workload.readiness-failing"));
 }
 
 #[test]
@@ -412,7 +389,7 @@ fn invalid_image_name_and_err_image_pull() {
     for reason in ["InvalidImageName", "ErrImagePull"] {
         let st = IMAGE_PULL.replace("ImagePullBackOff", reason);
         let out = run(&pod("web-1", "{app: web}", "", &st), "Pod", "shop", "web-1");
-        assert!(has(&out, "workload.image-pull"), "{reason}");
+        assert!(out.has("workload.image-pull"), "{reason}");
     }
 }
 
@@ -421,13 +398,13 @@ fn container_creating_is_not_image_pull_and_is_unexplained() {
     let st = IMAGE_PULL.replace("ImagePullBackOff", "ContainerCreating");
     let out = run(&pod("web-1", "{app: web}", "", &st), "Pod", "shop", "web-1");
     for c in CODES {
-        assert!(!has(&out, c), "{c}");
+        assert!(!out.has(c), "{c}");
     }
     assert_eq!(out.verdict, Verdict::Inconclusive);
-    let u = find(&out, "workload.unexplained");
+    let u = out.expect_finding("workload.unexplained");
     assert_eq!(u.severity, Severity::Info);
-    assert!(evidence_has(u, "Pod shop/web-1 is not Ready"));
-    assert!(evidence_has(u, "container web waiting: ContainerCreating"));
+    assert!(u.evidence_contains("Pod shop/web-1 is not Ready"));
+    assert!(u.evidence_contains("container web waiting: ContainerCreating"));
 }
 
 // ---------------------------------------------------------------- config-missing
@@ -448,19 +425,15 @@ fn config_missing_names_the_reference() {
     );
     let out = run(&yaml, "Pod", "shop", "web-1");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let c = find(&out, "workload.config-missing");
+    let c = out.expect_finding("workload.config-missing");
     assert_eq!(c.severity, Severity::Error);
     assert!(c.summary.contains("configmap \"web-config\" not found"));
-    assert!(evidence_has(
-        c,
-        "state.waiting.message = configmap \"web-config\" not found"
-    ));
-    assert!(evidence_has(
-        c,
-        "spec.containers[web].envFrom[0].configMapRef = ConfigMap web-config"
-    ));
+    assert!(c.evidence_contains("state.waiting.message = configmap \"web-config\" not found"));
     assert!(
-        !evidence_has(c, "Secret db"),
+        c.evidence_contains("spec.containers[web].envFrom[0].configMapRef = ConfigMap web-config")
+    );
+    assert!(
+        !c.evidence_contains("Secret db"),
         "only the named reference is shown"
     );
     assert!(c.suggestions.iter().any(|s| s.contains("ConfigMap")));
@@ -475,7 +448,7 @@ fn create_container_error_is_not_config_missing() {
   - name: web
     state: {waiting: {reason: CreateContainerError, message: "context deadline exceeded"}}"#;
     let out = run(&pod("web-1", "{app: web}", "", st), "Pod", "shop", "web-1");
-    assert!(!has(&out, "workload.config-missing"));
+    assert!(!out.has("workload.config-missing"));
     assert_eq!(out.verdict, Verdict::Inconclusive);
 }
 
@@ -494,13 +467,10 @@ fn unschedulable_by_condition() {
         "web-1",
     );
     assert_eq!(out.verdict, Verdict::Resolved);
-    let u = find(&out, "workload.unschedulable");
+    let u = out.expect_finding("workload.unschedulable");
     assert!(u.summary.contains("3 Insufficient cpu"));
-    assert!(evidence_has(
-        u,
-        "status.conditions[PodScheduled] = False (Unschedulable)"
-    ));
-    assert!(evidence_has(u, "spec.containers[web].resources.requests"));
+    assert!(u.evidence_contains("status.conditions[PodScheduled] = False (Unschedulable)"));
+    assert!(u.evidence_contains("spec.containers[web].resources.requests"));
     assert!(
         u.suggestions
             .iter()
@@ -520,8 +490,8 @@ fn unschedulable_by_event_only() {
         "",
     ));
     let out = run(&yaml, "Pod", "shop", "web-1");
-    let u = find(&out, "workload.unschedulable");
-    assert!(evidence_has(u, "Event FailedScheduling"));
+    let u = out.expect_finding("workload.unschedulable");
+    assert!(u.evidence_contains("Event FailedScheduling"));
     assert!(u.suggestions.iter().any(|s| s.contains("tolerations")));
 }
 
@@ -544,7 +514,7 @@ fn other_pending_pods_are_not_unschedulable() {
         "",
     ));
     let out = run(&yaml, "Pod", "shop", "web-1");
-    assert!(!has(&out, "workload.unschedulable"));
+    assert!(!out.has("workload.unschedulable"));
     // A running pod with an old FailedScheduling event.
     let mut yaml = pod("web-2", "{app: web}", "", READY);
     yaml.push_str(&event(
@@ -555,7 +525,7 @@ fn other_pending_pods_are_not_unschedulable() {
         "",
     ));
     let out = run(&yaml, "Pod", "shop", "web-2");
-    assert!(!has(&out, "workload.unschedulable"));
+    assert!(!out.has("workload.unschedulable"));
     assert_eq!(out.verdict, Verdict::Healthy);
 }
 
@@ -582,11 +552,11 @@ fn readiness_failing_single_pod_is_error() {
     ));
     let out = run(&yaml, "Pod", "shop", "web-1");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let r = find(&out, "workload.readiness-failing");
+    let r = out.expect_finding("workload.readiness-failing");
     assert_eq!(r.severity, Severity::Error);
-    assert!(evidence_has(r, "statuscode: 503"));
-    assert!(evidence_has(r, "status.conditions[Ready] = False"));
-    assert!(evidence_has(r, "readinessProbe = {\"httpGet\""));
+    assert!(r.evidence_contains("statuscode: 503"));
+    assert!(r.evidence_contains("status.conditions[Ready] = False"));
+    assert!(r.evidence_contains("readinessProbe = {\"httpGet\""));
     assert!(r.suggestions.iter().any(|s| s.contains("readinessProbe")));
 }
 
@@ -599,7 +569,7 @@ fn readiness_failing_needs_probe_events() {
         "shop",
         "web-1",
     );
-    assert!(!has(&out, "workload.readiness-failing"));
+    assert!(!out.has("workload.readiness-failing"));
     assert_eq!(out.verdict, Verdict::Inconclusive);
     // Liveness failures are not readiness failures.
     let mut yaml = pod("web-1", "{app: web}", "", NOT_READY_RUNNING);
@@ -611,7 +581,7 @@ fn readiness_failing_needs_probe_events() {
         "",
     ));
     let out = run(&yaml, "Pod", "shop", "web-1");
-    assert!(!has(&out, "workload.readiness-failing"));
+    assert!(!out.has("workload.readiness-failing"));
 }
 
 #[test]
@@ -625,8 +595,8 @@ fn crashlooping_pod_is_not_readiness_failing() {
         "",
     ));
     let out = run(&yaml, "Pod", "shop", "web-1");
-    assert!(has(&out, "workload.crashloop"));
-    assert!(!has(&out, "workload.readiness-failing"));
+    assert!(out.has("workload.crashloop"));
+    assert!(!out.has("workload.readiness-failing"));
     // An image-pulling pod neither.
     let mut yaml = pod("web-2", "{app: web}", "", IMAGE_PULL);
     yaml.push_str(&event(
@@ -637,7 +607,7 @@ fn crashlooping_pod_is_not_readiness_failing() {
         "",
     ));
     let out = run(&yaml, "Pod", "shop", "web-2");
-    assert!(!has(&out, "workload.readiness-failing"));
+    assert!(!out.has("workload.readiness-failing"));
 }
 
 // ---------------------------------------------------------------- workloads
@@ -689,7 +659,7 @@ fn deployment_aggregates_its_pods_only() {
     ));
     let out = run(&yaml, "Deployment", "shop", "web");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let c = find(&out, "workload.crashloop");
+    let c = out.expect_finding("workload.crashloop");
     assert_eq!(c.resources[0].name, "web-b");
     assert_eq!(c.resources[1].kind, "Deployment");
     assert!(
@@ -698,7 +668,7 @@ fn deployment_aggregates_its_pods_only() {
             .any(|s| s.contains("Deployment shop/web manifest"))
     );
     assert!(
-        !has(&out, "workload.image-pull"),
+        !out.has("workload.image-pull"),
         "stray pod is not the Deployment's"
     );
 }
@@ -709,7 +679,7 @@ fn deployment_without_readable_replicasets_uses_the_selector() {
     let yaml = yaml.split("---").next().unwrap().to_string() + "---\n";
     let yaml = yaml + &owned(pod("web-a", "{app: web}", "", CRASHLOOP), "web-rs");
     let out = run(&yaml, "Deployment", "shop", "web");
-    assert!(has(&out, "workload.crashloop"));
+    assert!(out.has("workload.crashloop"));
 }
 
 #[test]
@@ -721,12 +691,9 @@ fn deployment_missing_replicas_unexplained() {
     );
     let out = run(&yaml, "Deployment", "shop", "web");
     assert_eq!(out.verdict, Verdict::Inconclusive);
-    let u = find(&out, "workload.unexplained");
-    assert!(evidence_has(
-        u,
-        "status.readyReplicas = 0, spec.replicas = 3"
-    ));
-    assert!(evidence_has(u, "exceeded quota"));
+    let u = out.expect_finding("workload.unexplained");
+    assert!(u.evidence_contains("status.readyReplicas = 0, spec.replicas = 3"));
+    assert!(u.evidence_contains("exceeded quota"));
 }
 
 #[test]
@@ -756,7 +723,7 @@ fn readiness_is_warning_while_other_pods_serve() {
     let out = run(&yaml, "Deployment", "shop", "web");
     assert_eq!(out.verdict, Verdict::Resolved);
     assert_eq!(
-        find(&out, "workload.readiness-failing").severity,
+        out.expect_finding("workload.readiness-failing").severity,
         Severity::Warning
     );
 }
@@ -771,7 +738,8 @@ fn many_replicas_do_not_flood() {
         ));
     }
     let out = run(&yaml, "Deployment", "shop", "web");
-    let n = codes(&out)
+    let n = out
+        .codes()
         .iter()
         .filter(|c| **c == "workload.crashloop")
         .count();
@@ -781,10 +749,7 @@ fn many_replicas_do_not_flood() {
         .iter()
         .rfind(|f| f.code == "workload.crashloop")
         .unwrap();
-    assert!(evidence_has(
-        last,
-        "… and 20 more workload.crashloop findings"
-    ));
+    assert!(last.evidence_contains("… and 20 more workload.crashloop findings"));
 }
 
 #[test]
@@ -804,9 +769,9 @@ status: {{replicas: 1, readyReplicas: 0}}
         )
     );
     let out = run(&yaml, "StatefulSet", "shop", "db");
-    assert!(has(&out, "workload.unschedulable"));
+    assert!(out.has("workload.unschedulable"));
     assert!(
-        find(&out, "workload.unschedulable")
+        out.expect_finding("workload.unschedulable")
             .suggestions
             .iter()
             .any(|s| s.contains("StatefulSet shop/db"))
@@ -854,7 +819,7 @@ status: {{desiredNumberScheduled: 1, numberReady: 0}}
         )
     );
     let out = run(&yaml, "DaemonSet", "shop", "agent");
-    assert!(has(&out, "workload.crashloop"));
+    assert!(out.has("workload.crashloop"));
     assert_eq!(out.verdict, Verdict::Resolved);
 }
 
@@ -877,13 +842,12 @@ fn service_selector_matches_no_pod_names_the_label() {
     yaml.push_str(&pod("other", "{app: other}", "", READY));
     let out = run(&yaml, "Service", "shop", "web");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let s = find(&out, "workload.service-no-endpoints");
+    let s = out.expect_finding("workload.service-no-endpoints");
     assert_eq!(s.severity, Severity::Error);
     assert_eq!(s.resources[0].kind, "Service");
-    assert!(evidence_has(s, "spec.selector = {app: web, version: v2}"));
+    assert!(s.evidence_contains("spec.selector = {app: web, version: v2}"));
     assert!(
-        evidence_has(
-            s,
+        s.evidence_contains(
             "Pods with app=web have version=v1 (web-v1-a); the Service selects version=v2"
         ),
         "{:#?}",
@@ -907,22 +871,25 @@ fn service_selector_without_app_label() {
     yaml.push_str(&pod("web-a", "{tier: web, track: canary}", "", READY));
     yaml.push_str(&pod("db-a", "{tier: db}", "", READY));
     let out = run(&yaml, "Service", "shop", "web");
-    let s = find(&out, "workload.service-no-endpoints");
+    let s = out.expect_finding("workload.service-no-endpoints");
     assert!(
-        evidence_has(
-            s,
+        s.evidence_contains(
             "Pods with tier=web have track=canary (web-a); the Service selects track=stable"
         ),
         "{:#?}",
         s.evidence
     );
-    assert!(!evidence_has(s, "db-a"));
+    assert!(!s.evidence_contains("db-a"));
     // A label the pods lack entirely.
     let mut yaml = service("web", "{app: web, env: prod}");
     yaml.push_str(&pod("web-a", "{app: web}", "", READY));
     let out = run(&yaml, "Service", "shop", "web");
-    let s = find(&out, "workload.service-no-endpoints");
-    assert!(evidence_has(s, "have no label env"), "{:#?}", s.evidence);
+    let s = out.expect_finding("workload.service-no-endpoints");
+    assert!(
+        s.evidence_contains("have no label env"),
+        "{:#?}",
+        s.evidence
+    );
     assert!(s.suggestions[0].contains("remove env from spec.selector"));
 }
 
@@ -933,7 +900,7 @@ fn service_matches_pods_in_its_namespace_only() {
         &pod("web-a", "{app: web}", "", READY).replace("namespace: shop", "namespace: elsewhere"),
     );
     let out = run(&yaml, "Service", "shop", "web");
-    let s = find(&out, "workload.service-no-endpoints");
+    let s = out.expect_finding("workload.service-no-endpoints");
     assert!(s.suggestions.iter().any(|x| x.contains("own namespace")));
 }
 
@@ -943,10 +910,10 @@ fn service_with_no_ready_pod() {
     yaml.push_str(&pod("web-a", "{app: web}", "", CRASHLOOP));
     let out = run(&yaml, "Service", "shop", "web");
     assert_eq!(out.verdict, Verdict::Resolved);
-    let s = find(&out, "workload.service-no-endpoints");
+    let s = out.expect_finding("workload.service-no-endpoints");
     assert!(s.summary.contains("no ready endpoint"));
-    assert!(evidence_has(s, "Pod shop/web-a matches"));
-    let c = find(&out, "workload.crashloop");
+    assert!(s.evidence_contains("Pod shop/web-a matches"));
+    let c = out.expect_finding("workload.crashloop");
     assert_eq!(c.resources[1].kind, "Service");
 }
 
@@ -1162,14 +1129,10 @@ fn check_scenario(name: &str) -> Option<Outcome> {
     check_invariants(&out);
     assert_eq!(out.verdict, e.verdict, "{name}: {:#?}", out.findings);
     for c in &e.codes {
-        assert!(has(&out, c), "{name}: expected {c} in {:#?}", out.findings);
+        assert!(out.has(c), "{name}: expected {c} in {:#?}", out.findings);
     }
     for c in &e.forbid {
-        assert!(
-            !has(&out, c),
-            "{name}: forbidden {c} in {:#?}",
-            out.findings
-        );
+        assert!(!out.has(c), "{name}: forbidden {c} in {:#?}", out.findings);
     }
     Some(out)
 }
@@ -1179,9 +1142,9 @@ fn scenario_workload_crashloop() {
     let Some(out) = check_scenario("workload-crashloop") else {
         return;
     };
-    let c = find(&out, "workload.crashloop");
-    assert!(evidence_has(c, "Read-only file system"), "log attached");
-    assert!(evidence_has(c, "restartCount = 14"));
+    let c = out.expect_finding("workload.crashloop");
+    assert!(c.evidence_contains("Read-only file system"), "log attached");
+    assert!(c.evidence_contains("restartCount = 14"));
     assert!(
         c.suggestions
             .iter()
@@ -1195,11 +1158,11 @@ fn scenario_workload_image_pull() {
     let Some(out) = check_scenario("workload-image-pull") else {
         return;
     };
-    let i = find(&out, "workload.image-pull");
+    let i = out.expect_finding("workload.image-pull");
     assert!(i.summary.contains("1.21.0"));
-    assert!(evidence_has(i, "Event Failed"));
+    assert!(i.evidence_contains("Event Failed"));
     assert!(
-        evidence_has(i, "examples-bookinfo-ratings-v1:1.20.3"),
+        i.evidence_contains("examples-bookinfo-ratings-v1:1.20.3"),
         "serving image named"
     );
     assert!(
@@ -1214,9 +1177,9 @@ fn scenario_workload_unschedulable() {
     let Some(out) = check_scenario("workload-unschedulable") else {
         return;
     };
-    let u = find(&out, "workload.unschedulable");
-    assert!(evidence_has(u, "Insufficient cpu"));
-    assert!(evidence_has(u, "1500m"));
+    let u = out.expect_finding("workload.unschedulable");
+    assert!(u.evidence_contains("Insufficient cpu"));
+    assert!(u.evidence_contains("1500m"));
     assert!(
         u.suggestions[0].contains("productpage: cpu 1500m"),
         "{:#?}",
@@ -1229,9 +1192,9 @@ fn scenario_workload_service_no_endpoints() {
     let Some(out) = check_scenario("workload-service-no-endpoints") else {
         return;
     };
-    let s = find(&out, "workload.service-no-endpoints");
+    let s = out.expect_finding("workload.service-no-endpoints");
     assert!(
-        evidence_has(s, "Pods with app=details have version=v1"),
+        s.evidence_contains("Pods with app=details have version=v1"),
         "{:#?}",
         s.evidence
     );
@@ -1242,7 +1205,7 @@ fn scenario_workload_service_no_endpoints() {
         s.suggestions
     );
     assert!(
-        !evidence_has(s, "reviews"),
+        !s.evidence_contains("reviews"),
         "pods of another app are no near miss"
     );
 }
