@@ -195,6 +195,97 @@ impl Fixture {
     }
 }
 
+/// A scenario folder (`../shared/spec/scenarios.md`): `scenario.yaml` (target and expectations)
+/// beside `cluster/` (the snapshot). Skills check themselves against the public corpus with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The folder.
+    pub dir: std::path::PathBuf,
+    /// Target kind.
+    pub kind: String,
+    /// Target namespace (none for cluster-scoped targets).
+    pub namespace: Option<String>,
+    /// Target name.
+    pub name: String,
+    /// Expected verdict.
+    pub verdict: crate::Verdict,
+    /// Codes that must be among the findings.
+    pub codes: Vec<String>,
+    /// Codes that must not be.
+    pub forbid: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ScenarioFile {
+    target: ScenarioTarget,
+    expect: ScenarioExpect,
+}
+
+#[derive(serde::Deserialize)]
+struct ScenarioTarget {
+    kind: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct ScenarioExpect {
+    verdict: crate::Verdict,
+    #[serde(default)]
+    codes: Vec<String>,
+    #[serde(default)]
+    forbid: Vec<String>,
+}
+
+impl Scenario {
+    /// Reads `dir/scenario.yaml`.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Self, FixtureError> {
+        let dir = dir.as_ref();
+        let path = dir.join("scenario.yaml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| FixtureError(format!("{}: {e}", path.display())))?;
+        let f: ScenarioFile = serde_yaml_ng::from_str(&text)
+            .map_err(|e| FixtureError(format!("{}: {e}", path.display())))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            kind: f.target.kind,
+            namespace: f.target.namespace,
+            name: f.target.name,
+            verdict: f.expect.verdict,
+            codes: f.expect.codes,
+            forbid: f.expect.forbid,
+        })
+    }
+
+    /// The snapshot under `cluster/`.
+    pub fn fixture(&self) -> Result<Fixture, FixtureError> {
+        Fixture::from_snapshot_dir(self.dir.join("cluster"))
+    }
+
+    /// Runs `S::investigate` on the target against the snapshot.
+    pub fn investigate<S: Skill>(&self) -> Result<Outcome, String> {
+        self.fixture().map_err(|e| e.to_string())?.investigate::<S>(
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        )
+    }
+
+    /// Panics, naming the scenario and showing the findings, unless `out` meets the
+    /// expectations (verdict, every expected code, no forbidden one).
+    pub fn assert_met(&self, out: &Outcome) {
+        let name = self.dir.display();
+        assert_eq!(out.verdict, self.verdict, "{name}: {:#?}", out.findings);
+        for c in &self.codes {
+            assert!(out.has(c), "{name}: expected {c} in {:#?}", out.findings);
+        }
+        for c in &self.forbid {
+            assert!(!out.has(c), "{name}: forbidden {c} in {:#?}", out.findings);
+        }
+    }
+}
+
 /// Test assertions on an [`Outcome`].
 pub trait OutcomeAssert {
     /// The first finding with `code`; panics, showing every finding, when there is none.
@@ -330,6 +421,34 @@ regarding: {kind: Pod, name: a, namespace: n}
             tools::get_object("Pod", Some("n"), "a"),
             Err(ToolError::Unavailable(_))
         ));
+    }
+
+    #[test]
+    fn scenarios_load_and_judge() {
+        let dir = std::env::temp_dir().join(format!("skillbox-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("cluster")).unwrap();
+        std::fs::write(
+            dir.join("scenario.yaml"),
+            "description: d\ntarget: {kind: Pod, namespace: n, name: a}\nexpect:\n  verdict: resolved\n  codes: [x.a]\n  forbid: [x.b]\n  llmRequired: false\n",
+        )
+        .unwrap();
+        let sc = Scenario::load(&dir).unwrap();
+        assert_eq!(
+            (sc.kind.as_str(), sc.namespace.as_deref(), sc.name.as_str()),
+            ("Pod", Some("n"), "a")
+        );
+        assert_eq!(sc.verdict, crate::Verdict::Resolved);
+        sc.assert_met(&Outcome::from_findings(vec![crate::Finding::error(
+            "x.a", "a",
+        )]));
+        let wrong = std::panic::catch_unwind(|| {
+            sc.assert_met(&Outcome::from_findings(vec![crate::Finding::error(
+                "x.b", "b",
+            )]))
+        });
+        assert!(wrong.is_err());
+        assert!(Scenario::load(dir.join("absent")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

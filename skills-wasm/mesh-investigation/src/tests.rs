@@ -2,7 +2,7 @@
 //! scenarios, and `detect`.
 
 use crate::MeshInvestigation;
-use skillbox_guest::testing::{Fixture, OutcomeAssert};
+use skillbox_guest::testing::{Fixture, OutcomeAssert, Scenario};
 use skillbox_guest::{Outcome, Verdict};
 use std::path::PathBuf;
 
@@ -44,94 +44,15 @@ fn run(yaml: &str, kind: &str, ns: &str, name: &str) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // Public scenarios
 
-/// Minimal reader of scenario.yaml's `target` and `expect` (flow-style lists as the corpus uses).
-struct Scenario {
-    kind: String,
-    ns: String,
-    name: String,
-    verdict: String,
-    codes: Vec<String>,
-    forbid: Vec<String>,
-}
-
-fn flow_list(line: &str) -> Vec<String> {
-    line.split_once('[')
-        .and_then(|(_, r)| r.rsplit_once(']'))
-        .map(|(l, _)| {
-            l.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn scenario(dir: &std::path::Path) -> Scenario {
-    let text = std::fs::read_to_string(dir.join("scenario.yaml")).expect("scenario.yaml");
-    let mut s = Scenario {
-        kind: String::new(),
-        ns: String::new(),
-        name: String::new(),
-        verdict: String::new(),
-        codes: vec![],
-        forbid: vec![],
-    };
-    for line in text.lines() {
-        let t = line.trim();
-        if let Some(rest) = t.strip_prefix("target:") {
-            let inner = rest.trim().trim_start_matches('{').trim_end_matches('}');
-            for kv in inner.split(',') {
-                if let Some((k, v)) = kv.split_once(':') {
-                    let v = v.trim().to_string();
-                    match k.trim() {
-                        "kind" => s.kind = v,
-                        "namespace" => s.ns = v,
-                        "name" => s.name = v,
-                        _ => {}
-                    }
-                }
-            }
-        } else if let Some(v) = t.strip_prefix("verdict:") {
-            s.verdict = v.trim().to_string();
-        } else if t.starts_with("codes:") {
-            s.codes = flow_list(t);
-        } else if t.starts_with("forbid:") {
-            s.forbid = flow_list(t);
-        }
-    }
-    s
-}
-
 fn check_scenario(dir: PathBuf) {
     if !dir.exists() {
         println!("NOTE: {} is missing; scenario test skipped", dir.display());
         return;
     }
-    let s = scenario(&dir);
-    let f = Fixture::from_snapshot_dir(dir.join("cluster")).expect("snapshot loads");
-    let out = run_fixture(&f, &s.kind, &s.ns, &s.name);
-    let got = out.codes();
-    for c in &s.codes {
-        assert!(
-            got.contains(&c.as_str()),
-            "{}: expected {c}, got {got:?}",
-            dir.display()
-        );
-    }
-    for c in &s.forbid {
-        assert!(
-            !got.contains(&c.as_str()),
-            "{}: forbidden {c} present: {:#?}",
-            dir.display(),
-            out.findings
-        );
-    }
-    let verdict = match out.verdict {
-        Verdict::Resolved => "resolved",
-        Verdict::Healthy => "healthy",
-        Verdict::Inconclusive => "inconclusive",
-    };
-    assert_eq!(verdict, s.verdict, "{}: {:#?}", dir.display(), out.findings);
+    let s = Scenario::load(&dir).expect("scenario.yaml");
+    let f = s.fixture().expect("snapshot loads");
+    let out = run_fixture(&f, &s.kind, s.namespace.as_deref().unwrap_or(""), &s.name);
+    s.assert_met(&out);
 }
 
 fn public(name: &str) -> PathBuf {

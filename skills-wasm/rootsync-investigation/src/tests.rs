@@ -3,7 +3,7 @@
 //! `.json`), noise objects, the tool calls made, `detect`, and the public scenarios.
 
 use crate::RootSyncInvestigation;
-use skillbox_guest::testing::{Fixture, OutcomeAssert};
+use skillbox_guest::testing::{Fixture, OutcomeAssert, Scenario};
 use skillbox_guest::tools::{ToolBackend, clear_backend, set_backend};
 use skillbox_guest::{Finding, Object, ObjectRef, Outcome, Skill, ToolError, Verdict};
 use std::cell::RefCell;
@@ -905,37 +905,12 @@ fn corpus_dir(rel: &str) -> Option<PathBuf> {
 /// Runs one scenario folder against its scenario.yaml (target, verdict, codes, forbid).
 fn check_scenario(dir: &std::path::Path) -> Outcome {
     let name = dir.display().to_string();
-    let text = std::fs::read_to_string(dir.join("scenario.yaml")).unwrap();
-    let sc = Fixture::from_yaml(&format!("kind: Scenario\n{text}")).unwrap();
-    let v = sc.objects()[0].clone();
-    let list = |p: &str| -> Vec<String> {
-        v.at(p)
-            .and_then(|x| x.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    assert_eq!(v.str_at("target.kind"), Some("RootSync"), "{name}");
-    assert_eq!(v.str_at("target.namespace"), Some(NS), "{name}");
-    let target = v.str_at("target.name").unwrap().to_string();
-    let f =
-        Fixture::from_snapshot_dir(dir.join("cluster")).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let (out, calls) = run_fixture(f, &target);
-    let verdict = match v.str_at("expect.verdict").unwrap() {
-        "resolved" => Verdict::Resolved,
-        "healthy" => Verdict::Healthy,
-        _ => Verdict::Inconclusive,
-    };
-    assert_eq!(out.verdict, verdict, "{name}: {:#?}", out.findings);
-    for c in list("expect.codes") {
-        assert!(out.has(&c), "{name}: expected {c} in {:#?}", out.findings);
-    }
-    for c in list("expect.forbid") {
-        assert!(!out.has(&c), "{name}: forbidden {c} in {:#?}", out.findings);
-    }
+    let sc = Scenario::load(dir).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(sc.kind, "RootSync", "{name}");
+    assert_eq!(sc.namespace.as_deref(), Some(NS), "{name}");
+    let f = sc.fixture().unwrap_or_else(|e| panic!("{name}: {e}"));
+    let (out, calls) = run_fixture(f, &sc.name);
+    sc.assert_met(&out);
     assert!(calls.len() <= 2, "{name}: {calls:?}");
     out
 }

@@ -2,7 +2,7 @@
 //! and `detect`.
 
 use crate::WorkloadHealth;
-use skillbox_guest::testing::{Fixture, OutcomeAssert};
+use skillbox_guest::testing::{Fixture, OutcomeAssert, Scenario};
 use skillbox_guest::{Object, Outcome, Severity, Skill, Verdict};
 use std::path::PathBuf;
 
@@ -1079,61 +1079,11 @@ fn snapshot(name: &str) -> Option<Fixture> {
     Some(Fixture::from_snapshot_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
 }
 
-/// Target, verdict, codes and forbid, read from a scenario.yaml (the simple shape the corpus
-/// uses: `target: {kind: K, namespace: N, name: X}`, `codes: [..]`, `forbid: [..]`).
-struct Expect {
-    kind: String,
-    namespace: String,
-    name: String,
-    verdict: Verdict,
-    codes: Vec<String>,
-    forbid: Vec<String>,
-}
-
-fn expectations(name: &str) -> Option<Expect> {
-    let path = scenarios_dir()?.join(name).join("scenario.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    // Read it with the fixture's YAML reader: it is one document, a map.
-    let f = Fixture::from_yaml(&format!("kind: Scenario\n{text}")).unwrap();
-    let v = f.objects()[0].clone();
-    let list = |p: &str| -> Vec<String> {
-        v.at(p)
-            .and_then(|x| x.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    Some(Expect {
-        kind: v.str_at("target.kind").unwrap().into(),
-        namespace: v.str_at("target.namespace").unwrap().into(),
-        name: v.str_at("target.name").unwrap().into(),
-        verdict: match v.str_at("expect.verdict").unwrap() {
-            "resolved" => Verdict::Resolved,
-            "healthy" => Verdict::Healthy,
-            _ => Verdict::Inconclusive,
-        },
-        codes: list("expect.codes"),
-        forbid: list("expect.forbid"),
-    })
-}
-
 fn check_scenario(name: &str) -> Option<Outcome> {
-    let f = snapshot(name)?;
-    let e = expectations(name)?;
-    let out = f
-        .investigate::<WorkloadHealth>(&e.kind, Some(&e.namespace), &e.name)
-        .unwrap();
+    let sc = Scenario::load(scenarios_dir()?.join(name)).unwrap();
+    let out = sc.investigate::<WorkloadHealth>().unwrap();
     check_invariants(&out);
-    assert_eq!(out.verdict, e.verdict, "{name}: {:#?}", out.findings);
-    for c in &e.codes {
-        assert!(out.has(c), "{name}: expected {c} in {:#?}", out.findings);
-    }
-    for c in &e.forbid {
-        assert!(!out.has(c), "{name}: forbidden {c} in {:#?}", out.findings);
-    }
+    sc.assert_met(&out);
     Some(out)
 }
 
@@ -1299,11 +1249,12 @@ fn dump_scenarios() {
         "workload-unschedulable",
         "workload-service-no-endpoints",
     ] {
-        let (Some(f), Some(e)) = (snapshot(name), expectations(name)) else {
+        let Some(dir) = scenarios_dir() else {
             return;
         };
-        let out = f
-            .investigate::<WorkloadHealth>(&e.kind, Some(&e.namespace), &e.name)
+        let out = Scenario::load(dir.join(name))
+            .unwrap()
+            .investigate::<WorkloadHealth>()
             .unwrap();
         println!(
             "=== {name}\n{}",
