@@ -1,31 +1,47 @@
 //! The `Skill` resource: a sandboxed skill's module, grants, targets and limits.
 
-use kube::CustomResource;
+use crate::conditions::Conditions;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A skill the platform team installed: where its component comes from and what it may do.
-#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+///
+/// The API server enforces the rules a client could get wrong (CEL, below); the operator checks
+/// the same ones again with [`SkillSpec::validate`] and everything CEL cannot see (the
+/// component's imports and digest) before a Skill is `Accepted`.
+#[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
     group = "skillbox.dev",
     version = "v1alpha1",
     kind = "Skill",
     shortname = "sk",
-    status = "SkillStatus"
+    category = "skillbox",
+    status = "SkillStatus",
+    doc = "A sandboxed skill: its WebAssembly component, what it may import and read, and when it runs.",
+    printcolumn(name = "Tools", type_ = "string", json_path = ".spec.grants.tools"),
+    printcolumn(name = "Trigger", type_ = "string", json_path = ".spec.trigger.mode", priority = 1),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct SkillSpec {
     /// The skill's version, as its author released it.
     #[serde(default)]
+    #[schemars(length(max = 64))]
     pub version: Option<String>,
     /// Every finding code the skill reports starts with this (e.g. `workload.`).
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9-]+[.]$')").message("codePrefix must be lowercase letters, digits and hyphens ending in '.', e.g. 'workload.'"))]
     pub code_prefix: String,
     /// Where the WebAssembly component comes from.
     pub module: ModuleSource,
     /// What the component may import and read.
     pub grants: Grants,
     /// Kinds the skill investigates.
+    #[schemars(length(min = 1, max = 16))]
+    #[x_kube(validation = Rule::new("self.all(t, !t.kind.lowerAscii().matches('^([a-z0-9.-]+/)?secrets?([.].*)?$'))").message("Secrets are never investigated: remove the Secret target"))]
     pub targets: Vec<TargetKind>,
     /// Resource caps for one call.
     #[serde(default)]
@@ -35,24 +51,33 @@ pub struct SkillSpec {
     pub trigger: Option<Trigger>,
     /// The skill's SKILL.md body (domain knowledge for people and LLMs), when installed in-cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 262144))]
     pub prose: Option<String>,
 }
 
 /// Exactly one source, and a digest unless built in.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("(has(self.builtin) ? 1 : 0) + (has(self.configMapRef) ? 1 : 0) + (has(self.url) ? 1 : 0) == 1").message("spec.module must set exactly one of builtin, configMapRef or url"),
+    validation = Rule::new("has(self.builtin) || has(self.sha256)").message("spec.module.sha256 is required unless the module is builtin")
+)]
 pub struct ModuleSource {
     /// A component embedded in the skillbox binary, by skill name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
     pub builtin: Option<String>,
     /// A component stored in a ConfigMap's `binaryData`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map_ref: Option<ConfigMapKeyRef>,
     /// An `https://` URL, or, in a skill package folder, a path relative to the folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     pub url: Option<String>,
     /// Lowercase hex sha256 of the component; verified before it is compiled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[0-9a-f]{64}$')").message("spec.module.sha256 must be 64 lowercase hex characters"))]
     pub sha256: Option<String>,
 }
 
@@ -60,8 +85,10 @@ pub struct ModuleSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConfigMapKeyRef {
     /// ConfigMap name.
+    #[schemars(length(max = 253))]
     pub name: String,
     /// Key under `binaryData`.
+    #[schemars(length(max = 253))]
     pub key: String,
 }
 
@@ -69,9 +96,11 @@ pub struct ConfigMapKeyRef {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Grants {
     /// Tools the component may import; any other import is refused before it runs.
+    #[schemars(length(max = 4), extend("x-kubernetes-list-type" = "set"))]
     pub tools: Vec<Tool>,
     /// What the tools may read. Secrets are never readable, whatever is written here.
     #[serde(default)]
+    #[schemars(length(max = 16))]
     pub resources: Vec<ResourceGrant>,
 }
 
@@ -123,12 +152,15 @@ impl fmt::Display for Tool {
 }
 
 /// Kinds a skill may read, in some namespaces.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 pub struct ResourceGrant {
     /// Kinds as `Kind` or `Kind.group` (`Pod`, `Deployment.apps`); `*` for every kind but Secret.
+    #[schemars(length(min = 1, max = 32), inner(length(min = 1, max = 253)))]
+    #[x_kube(validation = Rule::new("self.all(k, !k.lowerAscii().matches('^([a-z0-9.-]+/)?secrets?([.].*)?$'))").message("Secrets are never granted to a skill: remove Secret from spec.grants.resources[].kinds"))]
     pub kinds: Vec<String>,
     /// Namespaces; empty means every namespace (and cluster-scoped objects).
     #[serde(default)]
+    #[schemars(length(max = 64), inner(length(max = 63)))]
     pub namespaces: Vec<String>,
 }
 
@@ -136,9 +168,11 @@ pub struct ResourceGrant {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TargetKind {
     /// The kind, e.g. `Deployment`.
+    #[schemars(length(min = 1, max = 63))]
     pub kind: String,
     /// The API group (empty for the core group); any group when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     pub group: Option<String>,
 }
 
@@ -197,9 +231,17 @@ pub struct SkillStatus {
     /// The generation these conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Accepted` and `Ready`.
+    /// `Accepted` (the manifest and component passed every check) and `Ready` (compiled and
+    /// runnable).
     #[serde(default)]
-    pub conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    #[schemars(schema_with = "crate::conditions::schema")]
+    pub conditions: Conditions,
+    /// sha256 of the component the operator compiled, `sha256:<hex>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Tools the component imports (a subset of the granted ones once Accepted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
 }
 
 /// Why a Skill manifest is not acceptable. Each names the rule it breaks.

@@ -1,4 +1,5 @@
-//! The `skillbox` command line: `investigate`, `skill validate`, `skill inspect`, `demo`.
+//! The `skillbox` command line: `investigate`, `skill validate`, `skill inspect`, `demo`, and the
+//! flags of `controller` (run by the `skillbox-operator` crate, which the binary links in).
 //! Lives in the library so tests drive it in-process with their own output buffers.
 
 use crate::engine::{EngineConfig, LoadedSkill, SkillEngine, default_cache_dir};
@@ -31,6 +32,42 @@ struct Cli {
     /// Compile components every time instead of using the on-disk cache.
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Log format on stderr (also $SKILLBOX_LOG_FORMAT); the level comes from $SKILLBOX_LOG.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How the binary writes its `tracing` logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+/// `skillbox controller`: run the operator in a cluster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ControllerArgs {
+    /// The controller's own namespace: ModelProvider Secrets, Skill ConfigMaps, its Lease and a
+    /// managed model server live here (default: $POD_NAMESPACE, else `skillbox-system`).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Address of the `/metrics`, `/healthz` and `/readyz` endpoints.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Take a Lease before reconciling, so only one of several replicas acts.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub leader_elect: bool,
+    /// Name of the Lease used for leader election.
+    #[arg(long, default_value = "skillbox-controller", value_name = "NAME")]
+    pub lease_name: String,
+    /// Investigations run at once; more wait in the queue.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrency: u16,
+    /// Folder for compiled components (inherits --cache-dir).
+    #[arg(skip)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +77,9 @@ enum Command {
     /// Check or describe a skill package.
     #[command(subcommand)]
     Skill(SkillCommand),
+    /// Run the operator: reconcile Skills, Investigations and ModelProviders in the cluster of
+    /// the current kubeconfig or service account.
+    Controller(ControllerArgs),
     /// Investigate the bundled example snapshots (no cluster needed).
     Demo {
         /// Folder of examples (`<name>/scenario.yaml` + `<name>/cluster/`).
@@ -142,11 +182,47 @@ pub const EXIT_FAILED: i32 = 1;
 /// Exit status: bad usage.
 pub const EXIT_USAGE: i32 = 2;
 
-/// Runs the CLI with `args` (program name first), writing to `out` and `err`; returns the exit status.
+/// Runs `skillbox controller`; returns the exit status. The binary supplies the operator's.
+pub type ControllerMain<'a> = &'a dyn Fn(ControllerArgs) -> i32;
+
+/// Runs the CLI with `args` (program name first), writing to `out` and `err`; returns the exit
+/// status. `controller` is refused: it needs the operator, which only the binary links.
 pub fn run(
     args: impl IntoIterator<Item = OsString>,
     out: &mut dyn Write,
     err: &mut dyn Write,
+) -> i32 {
+    let refuse = |_: ControllerArgs| -> i32 {
+        eprintln!("error: this build of skillbox has no controller; run the skillbox binary");
+        EXIT_FAILED
+    };
+    run_with(args, out, err, &refuse)
+}
+
+/// The log format asked for in `args` (`--log-format`) or $SKILLBOX_LOG_FORMAT, read before the
+/// full parse so logging is set up first.
+pub fn log_format(args: &[OsString]) -> LogFormat {
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    let mut chosen = std::env::var("SKILLBOX_LOG_FORMAT").ok();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix("--log-format=") {
+            chosen = Some(v.to_string());
+        } else if a == "--log-format" {
+            chosen = it.next().map(str::to_string);
+        }
+    }
+    match chosen.as_deref() {
+        Some("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    }
+}
+
+/// [`run`], with the operator's entry point for `skillbox controller`.
+pub fn run_with(
+    args: impl IntoIterator<Item = OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    controller: ControllerMain<'_>,
 ) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -161,7 +237,7 @@ pub fn run(
             return code;
         }
     };
-    match dispatch(cli, out, err) {
+    match dispatch(cli, out, err, controller) {
         Ok(code) => code,
         Err(msg) => {
             let _ = writeln!(err, "error: {msg}");
@@ -170,7 +246,12 @@ pub fn run(
     }
 }
 
-fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, String> {
+fn dispatch(
+    cli: Cli,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    controller: ControllerMain<'_>,
+) -> Result<i32, String> {
     let cache_dir = if cli.no_cache {
         None
     } else {
@@ -190,6 +271,10 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32, S
             cmd_inspect(&engine()?, &path, output, out)
         }
         Command::Demo { examples } => cmd_demo(&engine()?, examples, out, err),
+        Command::Controller(mut a) => {
+            a.cache_dir = cache_dir;
+            Ok(controller(a))
+        }
     }
 }
 
