@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 pub const RERUN_ANNOTATION: &str = "skillbox.dev/rerun";
 
 /// A request to investigate one object; `.status` holds the report.
+// kube-derive repeats `printcolumn(...)`, which clippy mistakes for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
     group = "skillbox.dev",

@@ -11,6 +11,8 @@ use std::fmt;
 /// The API server enforces the rules a client could get wrong (CEL, below); the operator checks
 /// the same ones again with [`SkillSpec::validate`] and everything CEL cannot see (the
 /// component's imports and digest) before a Skill is `Accepted`.
+// kube-derive repeats `printcolumn(...)`, which clippy mistakes for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
     group = "skillbox.dev",

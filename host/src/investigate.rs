@@ -43,6 +43,14 @@ pub enum InvestigateError {
         /// ", did you mean …?" or empty.
         hint: String,
     },
+    /// The evidence source could not answer while the target was being resolved (a live
+    /// cluster timed out, refused, or the budget ran out): not the same as "not found".
+    #[error("cannot resolve the target: {source}")]
+    EvidenceUnavailable {
+        /// What the source said.
+        #[source]
+        source: EvidenceError,
+    },
     /// No installed skill investigates this kind.
     #[error("no installed skill investigates {kind} (installed: {installed})")]
     NoSkillForKind {
@@ -87,17 +95,15 @@ pub fn resolve_target(
             query,
             known: known.join(", "),
         },
-        other => InvestigateError::UnknownKind {
-            query: kind_query.into(),
-            known: other.to_string(),
-        },
+        source => InvestigateError::EvidenceUnavailable { source },
     })?;
-    if let Some(o) = evidence.get(&key, namespace, name) {
+    let unavailable = |source| InvestigateError::EvidenceUnavailable { source };
+    if let Some(o) = evidence.get(&key, namespace, name).map_err(unavailable)? {
         return Ok(o.object_ref());
     }
     // Cluster-scoped objects are found whatever -n says (as kubectl does).
     if namespace.is_some()
-        && let Some(o) = evidence.get(&key, None, name)
+        && let Some(o) = evidence.get(&key, None, name).map_err(unavailable)?
     {
         return Ok(o.object_ref());
     }
@@ -108,7 +114,8 @@ pub fn resolve_target(
     Err(InvestigateError::TargetNotFound {
         kind: key.to_string(),
         place,
-        hint: suggest(evidence.names(&key), namespace, name),
+        // NB: the names only feed a hint; a source that cannot list them still says "not found".
+        hint: suggest(evidence.names(&key).unwrap_or_default(), namespace, name),
     })
 }
 

@@ -6,7 +6,12 @@
 //! Lease. [`run`] is `skillbox controller`.
 #![deny(missing_docs)]
 
+pub mod leader;
+pub mod live;
+pub mod metrics;
 pub mod registry;
+pub mod serve;
+pub mod trigger;
 
 use skillbox::cli::ControllerArgs;
 

@@ -86,6 +86,28 @@ fn event_time_key(v: &serde_json::Value) -> String {
     sortable_time(raw)
 }
 
+/// The order events are answered in: by time ([`event_time_key`]), then name, namespace, kind.
+fn event_order<'a>(
+    time: &'a str,
+    e: &'a StoredObject,
+) -> (&'a str, &'a str, &'a Option<String>, &'a KindKey) {
+    (time, &e.name, &e.namespace, &e.kind)
+}
+
+/// Sorts events as [`super::EvidenceSource::events_for`] answers them: by the latest time each
+/// reports (`series.lastObservedTime`, `lastTimestamp`, `eventTime`, …, compared as times),
+/// then by name, namespace and kind. Shared so a live source orders events as a snapshot does.
+pub fn sort_events(events: &mut [Arc<StoredObject>]) {
+    events.sort_by_cached_key(|e| {
+        (
+            event_time_key(&e.value),
+            e.name.clone(),
+            e.namespace.clone(),
+            e.kind.clone(),
+        )
+    });
+}
+
 /// `YYYY-MM-DDTHH:MM:SS` followed by a 9-digit fraction; anything else is kept as is.
 pub(super) fn sortable_time(raw: &str) -> String {
     match (raw.get(..19), raw.get(19..)) {
@@ -163,12 +185,7 @@ impl Index {
             .into_iter()
             .map(|(k, mut list)| {
                 list.sort_by(|(ta, a), (tb, b)| {
-                    (ta, &a.event.name, &a.event.namespace, &a.event.kind).cmp(&(
-                        tb,
-                        &b.event.name,
-                        &b.event.namespace,
-                        &b.event.kind,
-                    ))
+                    event_order(ta, &a.event).cmp(&event_order(tb, &b.event))
                 });
                 (k, list.into_iter().map(|(_, e)| e).collect())
             })

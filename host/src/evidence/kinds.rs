@@ -51,19 +51,34 @@ const WELL_KNOWN: &[(&str, &str)] = &[
 /// Resolves `query` against the kinds present (`present`: one representative apiVersion per
 /// kind) or, when none matches, the well-known table: a kind the evidence holds always wins
 /// over one it does not (`events` means `events.k8s.io` Events in a snapshot that has only those).
-///
-/// Several matches are settled, in order, by: a group in the query that equals one candidate's
-/// (`gateway.networking.istio.io`), the core group, then `apps`, as kubectl prefers them.
 pub(super) fn resolve(
     query: &str,
     present: &BTreeMap<KindKey, String>,
 ) -> Result<KindKey, EvidenceError> {
     // BTreeSet: candidates come out sorted, so errors and choices are deterministic.
-    let mut candidates: BTreeSet<KindKey> = present
+    let candidates: BTreeSet<KindKey> = present
         .iter()
         .filter(|(key, api_version)| kind_matches(query, api_version, &key.kind))
         .map(|(key, _)| key.clone())
         .collect();
+    resolve_among(query, candidates, || {
+        present.keys().map(ToString::to_string).collect()
+    })
+}
+
+/// Picks the kind `query` means among `candidates` (the kinds present that match it, however
+/// the source matched them), with the rules every source shares so that a skill's spelling
+/// means the same kind in a snapshot and in a cluster.
+///
+/// No candidate: the well-known table answers (so "list the Pods" means Pods even where there
+/// are none). Several: settled, in order, by a group in the query that equals one candidate's
+/// (`gateway.networking.istio.io`), the core group, then `apps`, as kubectl prefers them.
+/// `known` lists the kinds present for the "unknown kind" message; it is called only then.
+pub fn resolve_among(
+    query: &str,
+    mut candidates: BTreeSet<KindKey>,
+    known: impl FnOnce() -> Vec<String>,
+) -> Result<KindKey, EvidenceError> {
     if candidates.is_empty() {
         candidates = WELL_KNOWN
             .iter()
@@ -77,7 +92,7 @@ pub(super) fn resolve(
             .next()
             .ok_or_else(|| EvidenceError::UnknownKind {
                 query: query.to_string(),
-                known: present.keys().map(ToString::to_string).collect(),
+                known: known(),
             });
     }
     let wanted_group = query

@@ -1,5 +1,9 @@
 //! Where evidence comes from: the tools' read side, behind one trait, so the sandbox's checks
-//! are written once for snapshots and (later) live clusters.
+//! are written once for snapshots and live clusters (the operator's `LiveSource`).
+//!
+//! Every read returns a `Result`: a live source can time out, be refused by RBAC or run out of
+//! its API-call budget, and a skill must see that as a classified tool error, never as "not
+//! found" or an empty list it could turn into a false finding.
 
 mod index;
 mod kinds;
@@ -7,7 +11,9 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 
-pub use snapshot::{LoadWarning, SnapshotSource};
+pub use index::sort_events;
+pub use kinds::resolve_among;
+pub use snapshot::{LoadWarning, SnapshotSource, tail_text};
 
 use skillbox_guest::ObjectRef;
 use skillbox_guest::selector::Selector;
@@ -74,6 +80,13 @@ pub struct StoredObject {
 }
 
 impl StoredObject {
+    /// Checks that `value` is a Kubernetes object (apiVersion, kind, metadata.name) and extracts
+    /// what indexes and tools need from it. Every source builds its objects here, so a skill
+    /// sees the same JSON text and fields whichever source answered.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, EvidenceError> {
+        snapshot::stored_object(value).map_err(|reason| EvidenceError::NotAnObject { reason })
+    }
+
     /// A reference naming this object, as skills report it.
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef {
@@ -133,6 +146,43 @@ pub enum EvidenceError {
         /// Which part and its value, e.g. `pod "../x"`.
         what: String,
     },
+    /// A name or namespace that cannot be one segment of an API path (empty, `.`, `..`, or with
+    /// `/`, `%`, `?` or other characters no Kubernetes name has), refused before any request.
+    #[error("invalid name: {what} cannot name a Kubernetes object")]
+    InvalidName {
+        /// Which part and its value, e.g. `name "../secrets"`.
+        what: String,
+    },
+    /// A document or API answer that is not a Kubernetes object.
+    #[error("{reason}")]
+    NotAnObject {
+        /// What is missing, e.g. `Pod without metadata.name`.
+        reason: String,
+    },
+    /// The source cannot answer right now: a timeout, an API server error, a lost connection.
+    /// Never shown to a skill as "not found": it could report a false finding from that.
+    #[error("cannot read {what}: {reason}")]
+    Unavailable {
+        /// What was asked, e.g. `Pod bookinfo/reviews-v2`.
+        what: String,
+        /// Why, e.g. `timed out after 5s`.
+        reason: String,
+    },
+    /// The investigation has made as many API calls as its budget allows.
+    #[error("the investigation's budget of {limit} API calls is used up")]
+    BudgetExhausted {
+        /// The budget.
+        limit: u32,
+    },
+    /// The source refused the read: the API server's RBAC said no, or it is a kind skillbox
+    /// never reads (Secrets).
+    #[error("reading {what} is not allowed: {reason}")]
+    Denied {
+        /// What was asked, e.g. `Pods in namespace shop`.
+        what: String,
+        /// Who refused and why.
+        reason: String,
+    },
     /// A log exists but cannot be read.
     #[error("cannot read log {path}: {source}")]
     LogRead {
@@ -153,6 +203,10 @@ fn list_or_none(items: &[String]) -> String {
 }
 
 /// The read side of the tools that skills call, for one body of evidence.
+///
+/// Every read is fallible: `Err` means the source could not answer (timeout, refusal, budget),
+/// which is different from `Ok(None)` / `Ok(vec![])` ("there is no such object"); the tools
+/// layer turns each error into the matching WIT `tool-error`.
 pub trait EvidenceSource: Send + Sync {
     /// Resolves a kind spelling (Kind, plural, short name, kind.group; case-insensitive) to a kind present in the evidence.
     ///
@@ -161,12 +215,17 @@ pub trait EvidenceSource: Send + Sync {
     /// nothing rather than an error. Between groups, the core group wins, then `apps`.
     fn resolve_kind(&self, query: &str) -> Result<KindKey, EvidenceError>;
 
-    /// O(1): one object by kind, namespace (None for cluster-scoped) and name.
+    /// One object by kind, namespace (None for cluster-scoped) and name; `Ok(None)` when there
+    /// is no such object.
     ///
     /// A namespace given for a kind whose objects are all cluster-scoped is ignored, as kubectl
     /// ignores `-n` for Nodes.
-    fn get(&self, kind: &KindKey, namespace: Option<&str>, name: &str)
-    -> Option<Arc<StoredObject>>;
+    fn get(
+        &self,
+        kind: &KindKey,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Arc<StoredObject>>, EvidenceError>;
 
     /// Objects of a kind in a namespace (None = all namespaces) matching a selector, sorted by (namespace, name).
     ///
@@ -176,16 +235,16 @@ pub trait EvidenceSource: Send + Sync {
         kind: &KindKey,
         namespace: Option<&str>,
         selector: &Selector,
-    ) -> Vec<Arc<StoredObject>>;
+    ) -> Result<Vec<Arc<StoredObject>>, EvidenceError>;
 
     /// Events (`v1` Event via involvedObject, `events.k8s.io/v1` Event via regarding) about the
     /// object, matched on kind + namespace + name (and uid when both sides have one), sorted by
-    /// last/event time then name.
+    /// last/event time then name ([`sort_events`]).
     ///
     /// The uid compared is the stored object's (an [`ObjectRef`] carries none), so events of a
     /// deleted namesake are left out; an event naming the subject's apiVersion must also agree
     /// on its group. An empty `involved.api_version` skips both checks.
-    fn events_for(&self, involved: &ObjectRef) -> Vec<Arc<StoredObject>>;
+    fn events_for(&self, involved: &ObjectRef) -> Result<Vec<Arc<StoredObject>>, EvidenceError>;
 
     /// The last `tail_lines` lines of a container log, at most `max_bytes` (cut at a line
     /// boundary from the end, never mid-UTF-8). Ok(None) when the evidence has no such log.
@@ -199,8 +258,8 @@ pub trait EvidenceSource: Send + Sync {
     ) -> Result<Option<String>, EvidenceError>;
 
     /// Names of objects of a kind (all namespaces), for "did you mean" suggestions: (namespace, name), sorted.
-    fn names(&self, kind: &KindKey) -> Vec<(Option<String>, String)>;
+    fn names(&self, kind: &KindKey) -> Result<Vec<(Option<String>, String)>, EvidenceError>;
 
     /// Kinds present, sorted.
-    fn kinds(&self) -> Vec<KindKey>;
+    fn kinds(&self) -> Result<Vec<KindKey>, EvidenceError>;
 }

@@ -517,7 +517,7 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// Checks that `value` is a Kubernetes object and extracts what the index needs from it.
-fn stored_object(value: Value) -> Result<StoredObject, String> {
+pub(super) fn stored_object(value: Value) -> Result<StoredObject, String> {
     let api_version = non_empty(value.get("apiVersion"))
         .ok_or("not a Kubernetes object: no apiVersion")?
         .to_string();
@@ -631,12 +631,10 @@ fn tail_file(mut file: cap_std::fs::File, tail_lines: u32, max_bytes: usize) -> 
 /// The last `tail_lines` lines of `buf`, at most `max_bytes`, starting at a line start.
 /// `at_file_start` says whether `buf` begins the file (else its first line may be partial).
 /// When not even the last line fits, its last `max_bytes` are kept, cut at a character boundary.
-pub(super) fn tail_text(
-    buf: &[u8],
-    at_file_start: bool,
-    tail_lines: u32,
-    max_bytes: usize,
-) -> String {
+///
+/// Public so that every source cuts logs the same way (a live source applies it to what the
+/// API server returned).
+pub fn tail_text(buf: &[u8], at_file_start: bool, tail_lines: u32, max_bytes: usize) -> String {
     if tail_lines == 0 || max_bytes == 0 || buf.is_empty() {
         return String::new();
     }
@@ -696,8 +694,8 @@ impl EvidenceSource for SnapshotSource {
         kind: &KindKey,
         namespace: Option<&str>,
         name: &str,
-    ) -> Option<Arc<StoredObject>> {
-        self.index.get(kind, namespace, name)
+    ) -> Result<Option<Arc<StoredObject>>, EvidenceError> {
+        Ok(self.index.get(kind, namespace, name))
     }
 
     fn list(
@@ -705,12 +703,12 @@ impl EvidenceSource for SnapshotSource {
         kind: &KindKey,
         namespace: Option<&str>,
         selector: &Selector,
-    ) -> Vec<Arc<StoredObject>> {
-        self.index.list(kind, namespace, selector)
+    ) -> Result<Vec<Arc<StoredObject>>, EvidenceError> {
+        Ok(self.index.list(kind, namespace, selector))
     }
 
-    fn events_for(&self, involved: &ObjectRef) -> Vec<Arc<StoredObject>> {
-        self.index.events_for(involved)
+    fn events_for(&self, involved: &ObjectRef) -> Result<Vec<Arc<StoredObject>>, EvidenceError> {
+        Ok(self.index.events_for(involved))
     }
 
     fn logs(
@@ -737,11 +735,11 @@ impl EvidenceSource for SnapshotSource {
             })
     }
 
-    fn names(&self, kind: &KindKey) -> Vec<(Option<String>, String)> {
-        self.index.names(kind)
+    fn names(&self, kind: &KindKey) -> Result<Vec<(Option<String>, String)>, EvidenceError> {
+        Ok(self.index.names(kind))
     }
 
-    fn kinds(&self) -> Vec<KindKey> {
-        self.index.kinds()
+    fn kinds(&self) -> Result<Vec<KindKey>, EvidenceError> {
+        Ok(self.index.kinds())
     }
 }

@@ -101,6 +101,7 @@ fn loads_lists_single_objects_multi_doc_and_json() {
     assert_eq!(src.object_count(), 8);
     let p = src
         .get(&key("v1", "Pod"), Some("bookinfo"), "reviews-v1-abc")
+        .unwrap()
         .unwrap();
     assert_eq!(p.uid.as_deref(), Some("u-reviews"));
     assert_eq!(p.labels.get("app").map(String::as_str), Some("reviews"));
@@ -111,21 +112,35 @@ fn loads_lists_single_objects_multi_doc_and_json() {
     );
     assert!(
         src.get(&key("apps/v1", "Deployment"), Some("bookinfo"), "details")
+            .unwrap()
             .is_some()
     );
-    assert!(src.get(&key("v1", "Node"), None, "n1").is_some());
-    assert!(src.get(&key("v1", "ConfigMap"), Some("x"), "cm").is_some());
-    assert!(src.get(&key("v1", "Pod"), Some("x"), "p2").is_some());
-    assert!(src.get(&key("v1", "Pod"), Some("other"), "p2").is_none());
+    assert!(src.get(&key("v1", "Node"), None, "n1").unwrap().is_some());
+    assert!(
+        src.get(&key("v1", "ConfigMap"), Some("x"), "cm")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        src.get(&key("v1", "Pod"), Some("x"), "p2")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        src.get(&key("v1", "Pod"), Some("other"), "p2")
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         src.kinds()
+            .unwrap()
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>(),
         ["ConfigMap", "Node", "Pod", "Deployment.apps"]
     );
     assert_eq!(
-        src.names(&key("v1", "Pod")),
+        src.names(&key("v1", "Pod")).unwrap(),
         [
             (Some("bookinfo".into()), "details-v1-xyz".into()),
             (Some("bookinfo".into()), "reviews-v1-abc".into()),
@@ -180,7 +195,10 @@ fn list_items_are_checked_one_by_one_and_typed_lists_fill_kinds() {
         ("blank.yaml", "\n# nothing\n---\n"),
     ]);
     assert_eq!(src.object_count(), 2);
-    let p = src.get(&key("v1", "Pod"), Some("n"), "bare").unwrap();
+    let p = src
+        .get(&key("v1", "Pod"), Some("n"), "bare")
+        .unwrap()
+        .unwrap();
     assert_eq!(p.api_version, "v1");
     assert_eq!(p.value["kind"], "Pod");
     let w = src.warnings();
@@ -197,13 +215,13 @@ fn duplicates_last_one_wins_with_a_warning() {
         ("b.yaml", &pod("n", "p", &[("v", "2")])),
     ]);
     assert_eq!(src.object_count(), 1);
-    let p = src.get(&key("v1", "Pod"), Some("n"), "p").unwrap();
+    let p = src.get(&key("v1", "Pod"), Some("n"), "p").unwrap().unwrap();
     assert_eq!(p.labels["v"], "2");
     assert_eq!(src.warnings().len(), 1);
     assert_eq!(src.warnings()[0].file, "b.yaml");
     assert!(src.warnings()[0].message.contains("a.yaml"));
     let sel = Selector::parse("v=1").unwrap();
-    assert!(src.list(&key("v1", "Pod"), None, &sel).is_empty());
+    assert!(src.list(&key("v1", "Pod"), None, &sel).unwrap().is_empty());
 }
 
 #[test]
@@ -242,7 +260,11 @@ fn symlinks_are_skipped_and_never_followed() {
     link(outside.path(), "logs/n/q");
     let src = SnapshotSource::load(dir.path()).unwrap();
     assert_eq!(src.object_count(), 1);
-    assert!(src.get(&key("v1", "Pod"), Some("n"), "outside").is_none());
+    assert!(
+        src.get(&key("v1", "Pod"), Some("n"), "outside")
+            .unwrap()
+            .is_none()
+    );
     let files: Vec<&str> = src.warnings().iter().map(|w| w.file.as_str()).collect();
     assert_eq!(
         files,
@@ -384,6 +406,7 @@ fn events_of_both_api_versions() {
     let target = skillbox_guest::ObjectRef::namespaced("v1", "Pod", "n", "p");
     let got: Vec<String> = src
         .events_for(&target)
+        .unwrap()
         .iter()
         .map(|e| e.name.clone())
         .collect();
@@ -392,12 +415,13 @@ fn events_of_both_api_versions() {
     let deploy = skillbox_guest::ObjectRef::namespaced("apps/v1", "Deployment", "n", "p");
     let got: Vec<String> = src
         .events_for(&deploy)
+        .unwrap()
         .iter()
         .map(|e| e.name.clone())
         .collect();
     assert_eq!(got, ["e-deploy"]);
     let none = skillbox_guest::ObjectRef::namespaced("v1", "Pod", "other", "p");
-    assert!(src.events_for(&none).is_empty());
+    assert!(src.events_for(&none).unwrap().is_empty());
     // "Event" means the core group when both are present; the other needs its group.
     assert_eq!(src.resolve_kind("events").unwrap(), key("v1", "Event"));
     assert_eq!(
@@ -439,7 +463,7 @@ fn selector_queries_use_the_index_and_agree_with_brute_force() {
     );
     let (_d, src) = load(&[("all.json", &docs.join("\n"))]);
     let pods = key("v1", "Pod");
-    let all = src.list(&pods, None, &Selector::everything());
+    let all = src.list(&pods, None, &Selector::everything()).unwrap();
     assert_eq!(all.len(), 120);
     for sel in [
         "",
@@ -459,7 +483,7 @@ fn selector_queries_use_the_index_and_agree_with_brute_force() {
     ] {
         let s = Selector::parse(sel).unwrap();
         for ns in [None, Some("a"), Some("c"), Some("missing")] {
-            let got = src.list(&pods, ns, &s);
+            let got = src.list(&pods, ns, &s).unwrap();
             let mut want: Vec<&Arc<StoredObject>> = all
                 .iter()
                 .filter(|o| ns.is_none_or(|n| o.namespace.as_deref() == Some(n)))
@@ -470,7 +494,9 @@ fn selector_queries_use_the_index_and_agree_with_brute_force() {
             assert_eq!(names_of(&got), names_of(&want), "{sel:?} in {ns:?}");
         }
     }
-    let reviews = src.list(&pods, Some("a"), &Selector::parse("app=reviews").unwrap());
+    let reviews = src
+        .list(&pods, Some("a"), &Selector::parse("app=reviews").unwrap())
+        .unwrap();
     assert_eq!(reviews.len(), 14);
     assert!(reviews.iter().all(|o| o.kind == pods));
 }
@@ -520,7 +546,11 @@ fn kind_spellings_resolve() {
     // Well-known kinds resolve with no objects, and list empty.
     let sts = src.resolve_kind("statefulsets").unwrap();
     assert_eq!(sts, key("apps/v1", "StatefulSet"));
-    assert!(src.list(&sts, None, &Selector::everything()).is_empty());
+    assert!(
+        src.list(&sts, None, &Selector::everything())
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         src.resolve_kind("dr").unwrap(),
         key("networking.istio.io/v1", "DestinationRule")
@@ -564,11 +594,16 @@ fn cluster_scoped_objects_ignore_a_namespace() {
         "apiVersion: v1\nkind: NodeList\nitems:\n- metadata: {name: n2}\n- metadata: {name: n1}\n",
     )]);
     let node = src.resolve_kind("no").unwrap();
-    assert!(src.get(&node, None, "n1").is_some());
-    assert!(src.get(&node, Some("default"), "n1").is_some());
-    let all = src.list(&node, Some("default"), &Selector::everything());
+    assert!(src.get(&node, None, "n1").unwrap().is_some());
+    assert!(src.get(&node, Some("default"), "n1").unwrap().is_some());
+    let all = src
+        .list(&node, Some("default"), &Selector::everything())
+        .unwrap();
     assert_eq!(names_of(&all), ["-/n1", "-/n2"]);
-    assert_eq!(src.names(&node), [(None, "n1".into()), (None, "n2".into())]);
+    assert_eq!(
+        src.names(&node).unwrap(),
+        [(None, "n1".into()), (None, "n2".into())]
+    );
 }
 
 #[test]
@@ -605,14 +640,21 @@ fn loading_is_deterministic() {
     for _ in 0..3 {
         let again = SnapshotSource::load(dir.path()).unwrap();
         assert_eq!(again.warnings(), first.warnings());
-        let a = again.list(&key("v1", "Pod"), None, &Selector::everything());
-        let b = first.list(&key("v1", "Pod"), None, &Selector::everything());
+        let a = again
+            .list(&key("v1", "Pod"), None, &Selector::everything())
+            .unwrap();
+        let b = first
+            .list(&key("v1", "Pod"), None, &Selector::everything())
+            .unwrap();
         let labels =
             |v: &[Arc<StoredObject>]| v.iter().map(|o| o.json.to_string()).collect::<Vec<_>>();
         assert_eq!(labels(&a), labels(&b));
     }
     // Walk order is sorted path order: d2/f29.yaml is the last word on p9.
-    let p9 = first.get(&key("v1", "Pod"), Some("n"), "p9").unwrap();
+    let p9 = first
+        .get(&key("v1", "Pod"), Some("n"), "p9")
+        .unwrap()
+        .unwrap();
     assert_eq!(p9.labels["i"], "29");
 }
 
@@ -646,10 +688,11 @@ fn every_shared_scenario_loads_cleanly() {
         let name = target["name"].as_str().unwrap();
         let obj = src
             .get(&kind, ns, name)
+            .unwrap()
             .unwrap_or_else(|| panic!("{}: target {kind} {ns:?}/{name} not found", dir.display()));
         assert_eq!(obj.kind, kind);
         if kind == key("v1", "Pod") {
-            let events = src.events_for(&obj.object_ref());
+            let events = src.events_for(&obj.object_ref()).unwrap();
             assert!(
                 events
                     .iter()

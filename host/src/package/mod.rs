@@ -23,6 +23,9 @@ pub enum PackageSource {
     Builtin,
     /// A folder on disk.
     Dir(PathBuf),
+    /// A Skill object of a cluster; the component came from the place named (a builtin, a
+    /// ConfigMap `namespace/name#key`, or a URL).
+    Cluster(String),
 }
 
 /// A validated skill package.
@@ -102,6 +105,12 @@ pub enum PackageError {
         path: PathBuf,
         /// The URL.
         url: String,
+    },
+    /// A cluster Skill without SKILL.md prose and without a builtin to take it from.
+    #[error("{path}: spec.prose (the skill's SKILL.md) is required unless the module is builtin")]
+    ProseMissing {
+        /// The Skill.
+        path: PathBuf,
     },
     /// A configMapRef module, which only the operator can read.
     #[error(
@@ -208,6 +217,62 @@ impl SkillPackage {
             Cow::Borrowed(b.wasm),
             PackageSource::Builtin,
             &path,
+        )
+    }
+
+    /// A package from a cluster's Skill object and the component bytes the operator fetched from
+    /// `origin` (a ConfigMap key or a URL; ignored for builtins, whose embedded bytes are used).
+    ///
+    /// The SKILL.md is `spec.prose` when set (it must then parse, frontmatter and all, and name
+    /// the Skill); a builtin without prose uses its embedded SKILL.md. The same manifest rules as
+    /// a package folder apply, and the digest is checked before anything compiles the bytes.
+    pub fn from_cluster(
+        manifest: Skill,
+        wasm: Option<Vec<u8>>,
+        origin: &str,
+    ) -> Result<Self, PackageError> {
+        let name = manifest.metadata.name.clone().unwrap_or_default();
+        let path = PathBuf::from(format!("skill/{name}"));
+        manifest
+            .spec
+            .validate()
+            .map_err(|source| PackageError::Manifest {
+                path: path.clone(),
+                source,
+            })?;
+        let builtin = match &manifest.spec.module.builtin {
+            Some(b) => Some(find_builtin(b, &path)?),
+            None => None,
+        };
+        let md_text = match (&manifest.spec.prose, builtin) {
+            (Some(p), _) => p.as_str(),
+            (None, Some(b)) => b.skill_md,
+            (None, None) => {
+                return Err(PackageError::ProseMissing { path });
+            }
+        };
+        let skill_md =
+            SkillMd::parse(md_text, Some(&name)).map_err(|source| PackageError::SkillMd {
+                path: path.join(SKILL_MD_FILE),
+                source,
+            })?;
+        check_names(&manifest, &skill_md, &path)?;
+        let wasm: Cow<'static, [u8]> = match (builtin, wasm) {
+            (Some(b), _) => Cow::Borrowed(b.wasm),
+            (None, Some(bytes)) => Cow::Owned(bytes),
+            (None, None) => {
+                return Err(PackageError::Io {
+                    path: PathBuf::from(origin),
+                    source: std::io::Error::other("no component bytes were fetched"),
+                });
+            }
+        };
+        Self::assemble(
+            skill_md,
+            manifest,
+            wasm,
+            PackageSource::Cluster(origin.to_string()),
+            Path::new(origin),
         )
     }
 

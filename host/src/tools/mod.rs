@@ -2,6 +2,8 @@
 //! answered from an evidence source and recorded (the record is what the skill saw).
 
 mod policy;
+#[cfg(test)]
+mod tests;
 mod whitelist;
 
 pub use policy::{Denial, NamespaceScope, ResourcePolicy};
@@ -196,12 +198,11 @@ impl ToolContext {
     ) -> Result<String, ToolError> {
         let key = self.resolve(kind)?;
         self.policy.check(&key, namespace).map_err(denied)?;
-        let obj = self.evidence.get(&key, namespace, name).ok_or_else(|| {
-            ToolError::NotFound(match namespace {
-                Some(ns) => format!("{key} {ns}/{name}"),
-                None => format!("{key} {name}"),
-            })
-        })?;
+        let obj = self
+            .evidence
+            .get(&key, namespace, name)
+            .map_err(evidence_error)?
+            .ok_or_else(|| ToolError::NotFound(describe_request(&key, namespace, name)))?;
         self.charge(obj.json.len() as u64)?;
         let json = obj.json.to_string();
         self.reads.push(ToolRead {
@@ -242,12 +243,15 @@ impl ToolContext {
             }
             None => match self.policy.namespaces_for(&key).map_err(denied)? {
                 NamespaceScope::All => self.evidence.list(&key, None, &selector),
-                NamespaceScope::Only(nss) => nss
-                    .iter()
-                    .flat_map(|ns| self.evidence.list(&key, Some(ns), &selector))
-                    .collect(),
+                // NB: one failed namespace fails the whole answer: a partial list would read as
+                // "these are all the objects there are".
+                NamespaceScope::Only(nss) => nss.iter().try_fold(Vec::new(), |mut all, ns| {
+                    all.extend(self.evidence.list(&key, Some(ns), &selector)?);
+                    Ok(all)
+                }),
             },
-        };
+        }
+        .map_err(evidence_error)?;
         let total: u64 = objects.iter().map(|o| o.json.len() as u64).sum();
         self.charge(total)?;
         let out = objects.iter().map(|o| o.json.to_string()).collect();
@@ -286,7 +290,7 @@ impl ToolContext {
         self.policy
             .check(&event_kind, involved.namespace.as_deref())
             .map_err(denied)?;
-        let events = self.evidence.events_for(involved);
+        let events = self.evidence.events_for(involved).map_err(evidence_error)?;
         let total: u64 = events.iter().map(|o| o.json.len() as u64).sum();
         self.charge(total)?;
         let out = events.iter().map(|o| o.json.to_string()).collect();
@@ -363,14 +367,24 @@ impl EvidenceSource for NoEvidence {
             known: Vec::new(),
         })
     }
-    fn get(&self, _: &KindKey, _: Option<&str>, _: &str) -> Option<Arc<StoredObject>> {
-        None
+    fn get(
+        &self,
+        _: &KindKey,
+        _: Option<&str>,
+        _: &str,
+    ) -> Result<Option<Arc<StoredObject>>, EvidenceError> {
+        Ok(None)
     }
-    fn list(&self, _: &KindKey, _: Option<&str>, _: &Selector) -> Vec<Arc<StoredObject>> {
-        Vec::new()
+    fn list(
+        &self,
+        _: &KindKey,
+        _: Option<&str>,
+        _: &Selector,
+    ) -> Result<Vec<Arc<StoredObject>>, EvidenceError> {
+        Ok(Vec::new())
     }
-    fn events_for(&self, _: &ObjectRef) -> Vec<Arc<StoredObject>> {
-        Vec::new()
+    fn events_for(&self, _: &ObjectRef) -> Result<Vec<Arc<StoredObject>>, EvidenceError> {
+        Ok(Vec::new())
     }
     fn logs(
         &self,
@@ -382,11 +396,11 @@ impl EvidenceSource for NoEvidence {
     ) -> Result<Option<String>, EvidenceError> {
         Ok(None)
     }
-    fn names(&self, _: &KindKey) -> Vec<(Option<String>, String)> {
-        Vec::new()
+    fn names(&self, _: &KindKey) -> Result<Vec<(Option<String>, String)>, EvidenceError> {
+        Ok(Vec::new())
     }
-    fn kinds(&self) -> Vec<KindKey> {
-        Vec::new()
+    fn kinds(&self) -> Result<Vec<KindKey>, EvidenceError> {
+        Ok(Vec::new())
     }
 }
 
@@ -401,12 +415,22 @@ fn denied(d: Denial) -> ToolError {
     ToolError::Denied(d.0)
 }
 
+/// The guest's view of a source's failure. Exhaustive on purpose: a new failure must be
+/// classified here, or a skill could read it as something it is not.
 fn evidence_error(e: EvidenceError) -> ToolError {
+    let message = e.to_string();
     match e {
-        EvidenceError::UnknownKind { .. } => ToolError::NotFound(e.to_string()),
+        EvidenceError::UnknownKind { .. } => ToolError::NotFound(message),
         EvidenceError::AmbiguousKind { .. }
         | EvidenceError::InvalidSelector(_)
-        | EvidenceError::InvalidLogPath { .. } => ToolError::Invalid(e.to_string()),
-        _ => ToolError::Unavailable(e.to_string()),
+        | EvidenceError::InvalidLogPath { .. }
+        | EvidenceError::InvalidName { .. } => ToolError::Invalid(message),
+        EvidenceError::Denied { .. } => ToolError::Denied(message),
+        EvidenceError::BudgetExhausted { .. } => ToolError::BudgetExhausted(message),
+        EvidenceError::Unavailable { .. }
+        | EvidenceError::NotAnObject { .. }
+        | EvidenceError::SnapshotMissing { .. }
+        | EvidenceError::NotADirectory { .. }
+        | EvidenceError::LogRead { .. } => ToolError::Unavailable(message),
     }
 }
