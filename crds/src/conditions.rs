@@ -83,13 +83,24 @@ mod tests {
     fn transition_time_moves_only_when_status_changes() {
         let mut c = Conditions::new();
         assert!(set(&mut c, "Ready", false, "Pending", "", Some(1), at(10)));
-        assert!(!set(&mut c, "Ready", false, "StillPending", "x", Some(2), at(20)));
+        assert!(!set(
+            &mut c,
+            "Ready",
+            false,
+            "StillPending",
+            "x",
+            Some(2),
+            at(20)
+        ));
         assert_eq!(c[0].last_transition_time, at(10));
         assert_eq!(c[0].reason, "StillPending");
         assert!(set(&mut c, "Ready", true, "Compiled", "", Some(2), at(30)));
         assert_eq!(c[0].last_transition_time, at(30));
         assert!(is_true(&c, "Ready"));
         set(&mut c, "Accepted", true, "Valid", "", Some(2), at(30));
-        assert_eq!(c.iter().map(|c| c.type_.as_str()).collect::<Vec<_>>(), ["Accepted", "Ready"]);
+        assert_eq!(
+            c.iter().map(|c| c.type_.as_str()).collect::<Vec<_>>(),
+            ["Accepted", "Ready"]
+        );
     }
 }

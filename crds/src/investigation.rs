@@ -23,10 +23,19 @@ pub const RERUN_ANNOTATION: &str = "skillbox.dev/rerun";
     status = "InvestigationStatus",
     doc = "An investigation of one object by skillbox's skills; the report is written to .status.",
     printcolumn(name = "Target", type_ = "string", json_path = ".spec.target.name"),
-    printcolumn(name = "Kind", type_ = "string", json_path = ".spec.target.kind", priority = 1),
+    printcolumn(
+        name = "Kind",
+        type_ = "string",
+        json_path = ".spec.target.kind",
+        priority = 1
+    ),
     printcolumn(name = "Verdict", type_ = "string", json_path = ".status.verdict"),
     printcolumn(name = "LLM", type_ = "boolean", json_path = ".status.llm.called"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct InvestigationSpec {

@@ -8,9 +8,9 @@ use std::fmt;
 
 /// A skill the platform team installed: where its component comes from and what it may do.
 ///
-/// The API server enforces the rules a client could get wrong (CEL, below); the operator checks
-/// the same ones again with [`SkillSpec::validate`] and everything CEL cannot see (the
-/// component's imports and digest) before a Skill is `Accepted`.
+/// The API server enforces the rules a client could get wrong (CEL rules); the operator checks
+/// them again, and what CEL cannot see (the component's imports and digest), before a Skill is
+/// `Accepted`.
 // kube-derive repeats `printcolumn(...)`, which clippy mistakes for a duplicated attribute.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
@@ -23,9 +23,22 @@ use std::fmt;
     status = "SkillStatus",
     doc = "A sandboxed skill: its WebAssembly component, what it may import and read, and when it runs.",
     printcolumn(name = "Tools", type_ = "string", json_path = ".spec.grants.tools"),
-    printcolumn(name = "Trigger", type_ = "string", json_path = ".spec.trigger.mode", priority = 1),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Trigger",
+        type_ = "string",
+        json_path = ".spec.trigger.mode",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct SkillSpec {

@@ -6,19 +6,20 @@
 //! Lease. [`run`] is `skillbox controller`.
 #![deny(missing_docs)]
 
+pub mod context;
+pub mod controller;
+pub mod error;
+pub mod investigations;
 pub mod leader;
 pub mod live;
 pub mod metrics;
+pub mod providers;
 pub mod registry;
 pub mod serve;
+pub mod skills;
 pub mod trigger;
 
-use skillbox::cli::ControllerArgs;
+#[cfg(test)]
+mod reconcile_tests;
 
-/// Exit status of `skillbox controller`: 0 after a graceful shutdown, 1 when it could not start
-/// or lost its Lease.
-pub fn run(args: ControllerArgs) -> i32 {
-    let _ = args;
-    eprintln!("error: skillbox controller is not built yet");
-    1
-}
+pub use controller::run;
