@@ -381,6 +381,9 @@ pub struct Deterministic {
     pub report: Report,
     /// `(skill, answers)` for each skill run.
     pub reads: Vec<(String, Vec<ToolRead>)>,
+    /// `(skill, tool calls its grants refused)`: not part of the report's shape, but what an
+    /// operator's metrics count.
+    pub tool_denials: Vec<(String, u32)>,
 }
 
 /// Runs the selected skills on `target`: the deterministic pass.
@@ -397,6 +400,7 @@ pub fn investigate_deterministic(
     let mut findings = Vec::new();
     let mut verdicts = Vec::new();
     let mut all_reads = Vec::new();
+    let mut tool_denials = Vec::new();
     for skill in skills {
         let SkillRun {
             outcome,
@@ -426,6 +430,7 @@ pub fn investigate_deterministic(
         };
         verdicts.push(verdict);
         all_reads.push((skill.name().to_string(), reads));
+        tool_denials.push((skill.name().to_string(), stats.tool_denials));
         entries.push(SkillEntry {
             name: skill.name().into(),
             digest: format!("sha256:{}", skill.digest()),
@@ -457,6 +462,7 @@ pub fn investigate_deterministic(
     Deterministic {
         report,
         reads: all_reads,
+        tool_denials,
     }
 }
 

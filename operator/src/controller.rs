@@ -158,6 +158,13 @@ async fn main(args: ControllerArgs) -> Result<(), OperatorError> {
         )
         .map_err(OperatorError::Startup)?,
     );
+    // Discovery once up front, so the first investigation's API budget is spent on evidence.
+    let warm = ctx.evidence.source(tokio::runtime::Handle::current());
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = warm.kinds() {
+            tracing::warn!(error = %e, "API discovery failed; investigations will retry it");
+        }
+    });
     tracing::info!(namespace = %namespace, "reconciling Skills, Investigations and ModelProviders");
     let skill_ctl = Controller::new(
         Api::<Skill>::all(client.clone()),

@@ -336,6 +336,9 @@ async fn run(inv: &Investigation, ctx: &Arc<Context>, ns: &str) -> Result<Outcom
         Ok(d) => d,
         Err((reason, message)) => return Ok(Outcome::Failed { reason, message }),
     };
+    for (skill, denials) in &det.tool_denials {
+        ctx.metrics.tool_denials(skill, u64::from(*denials));
+    }
     let degraded = consult(inv, ctx, &mut det, &registered, &names).await;
     Ok(Outcome::Report(Box::new(det.report), degraded))
 }

@@ -202,6 +202,13 @@ fn secrets_are_denied_in_every_spelling_and_other_namespaces_too() {
     let run = run_hostile("secret", "");
     let outcome = run.outcome.expect("the probe reports its attempts");
     assert!(outcome.findings.len() >= 16, "{outcome:?}");
+    // Every refusal is counted for the operator's skillbox_tool_denials_total.
+    let denied = outcome
+        .findings
+        .iter()
+        .filter(|f| f.evidence[0].starts_with("denied:"))
+        .count();
+    assert_eq!(run.stats.tool_denials as usize, denied);
     for f in &outcome.findings {
         let result = &f.evidence[0];
         assert!(!result.contains("LEAK"), "{}: {result}", f.summary);

@@ -314,6 +314,8 @@ pub struct CallStats {
     pub fuel_consumed: u64,
     /// Tool calls made.
     pub tool_calls: u32,
+    /// Tool calls the resource policy refused (asked for a kind or namespace not granted).
+    pub tool_denials: u32,
 }
 
 /// The result of one `investigate` call.
@@ -414,6 +416,7 @@ impl LoadedSkill {
             duration: started.elapsed(),
             fuel_consumed: limits.fuel.saturating_sub(fuel_left),
             tool_calls: state.tools.calls(),
+            tool_denials: state.tools.denials(),
         };
         (result, stats, state.tools.into_reads())
     }

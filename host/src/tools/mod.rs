@@ -80,6 +80,7 @@ pub struct ToolContext {
     calls: u32,
     bytes: u64,
     exhausted: bool,
+    denials: u32,
     reads: Vec<ToolRead>,
 }
 
@@ -97,6 +98,7 @@ impl ToolContext {
             calls: 0,
             bytes: 0,
             exhausted: false,
+            denials: 0,
             reads: Vec::new(),
         }
     }
@@ -112,6 +114,19 @@ impl ToolContext {
                 max_bytes: 0,
             },
         )
+    }
+
+    /// Tool calls the resource policy refused so far.
+    pub fn denials(&self) -> u32 {
+        self.denials
+    }
+
+    /// Counts a call the policy refused: an operator alerts on skills that keep asking for
+    /// what they were not granted.
+    fn note_denial<T>(&mut self, result: &Result<T, ToolError>) {
+        if matches!(result, Err(ToolError::Denied(_))) {
+            self.denials += 1;
+        }
     }
 
     /// Tool calls made so far.
@@ -187,7 +202,9 @@ impl ToolContext {
         if let Some(e) = self.admit()? {
             return Ok(Err(e));
         }
-        Ok(self.get_object_inner(kind, namespace, name))
+        let result = self.get_object_inner(kind, namespace, name);
+        self.note_denial(&result);
+        Ok(result)
     }
 
     fn get_object_inner(
@@ -224,7 +241,9 @@ impl ToolContext {
         if let Some(e) = self.admit()? {
             return Ok(Err(e));
         }
-        Ok(self.list_objects_inner(kind, namespace, label_selector))
+        let result = self.list_objects_inner(kind, namespace, label_selector);
+        self.note_denial(&result);
+        Ok(result)
     }
 
     fn list_objects_inner(
@@ -276,7 +295,9 @@ impl ToolContext {
         if let Some(e) = self.admit()? {
             return Ok(Err(e));
         }
-        Ok(self.list_events_inner(involved))
+        let result = self.list_events_inner(involved);
+        self.note_denial(&result);
+        Ok(result)
     }
 
     fn list_events_inner(&mut self, involved: &ObjectRef) -> Result<Vec<String>, ToolError> {
@@ -314,7 +335,9 @@ impl ToolContext {
         if let Some(e) = self.admit()? {
             return Ok(Err(e));
         }
-        Ok(self.read_logs_inner(namespace, pod, container, tail_lines))
+        let result = self.read_logs_inner(namespace, pod, container, tail_lines);
+        self.note_denial(&result);
+        Ok(result)
     }
 
     fn read_logs_inner(
