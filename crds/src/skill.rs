@@ -56,7 +56,7 @@ pub struct SkillSpec {
     pub grants: Grants,
     /// Kinds the skill investigates.
     #[schemars(length(min = 1, max = 16))]
-    #[x_kube(validation = Rule::new("self.all(t, !t.kind.lowerAscii().matches('^([a-z0-9.-]+/)?secrets?([.].*)?$'))").message("Secrets are never investigated: remove the Secret target"))]
+    #[x_kube(validation = Rule::new("self.all(t, !t.kind.lowerAscii().matches('^[ ]*(.*/)?[ ]*secret'))").message("Secrets are never investigated: remove the Secret target"))]
     pub targets: Vec<TargetKind>,
     /// Resource caps for one call.
     #[serde(default)]
@@ -171,7 +171,7 @@ impl fmt::Display for Tool {
 pub struct ResourceGrant {
     /// Kinds as `Kind` or `Kind.group` (`Pod`, `Deployment.apps`); `*` for every kind but Secret.
     #[schemars(length(min = 1, max = 32), inner(length(min = 1, max = 253)))]
-    #[x_kube(validation = Rule::new("self.all(k, !k.lowerAscii().matches('^([a-z0-9.-]+/)?secrets?([.].*)?$'))").message("Secrets are never granted to a skill: remove Secret from spec.grants.resources[].kinds"))]
+    #[x_kube(validation = Rule::new("self.all(k, !k.lowerAscii().matches('^[ ]*(.*/)?[ ]*secret'))").message("Secrets are never granted to a skill: remove Secret from spec.grants.resources[].kinds"))]
     pub kinds: Vec<String>,
     /// Namespaces; empty means every namespace (and cluster-scoped objects).
     #[serde(default)]
@@ -196,14 +196,19 @@ pub struct TargetKind {
 #[serde(rename_all = "camelCase", default)]
 pub struct Limits {
     /// Linear memory cap, MiB.
+    #[schemars(range(min = 1, max = 4096))]
     pub memory_mib: u32,
     /// Fuel (about one unit per wasm instruction).
+    #[schemars(range(min = 1000, max = 1_000_000_000_000u64))]
     pub fuel: u64,
     /// Wall-clock deadline, milliseconds.
+    #[schemars(range(min = 1, max = 600000))]
     pub timeout_millis: u32,
     /// Tool calls allowed in one call.
+    #[schemars(range(max = 100000))]
     pub max_tool_calls: u32,
     /// Bytes of tool results allowed in one call.
+    #[schemars(range(max = 1073741824u64))]
     pub max_result_bytes: u64,
 }
 

@@ -286,7 +286,17 @@ async fn run(inv: &Investigation, ctx: &Arc<Context>, ns: &str) -> Result<Outcom
         Some((group, _)) if !target.kind.contains('.') => format!("{}.{group}", target.kind),
         _ => target.kind.clone(),
     };
-    let namespace = target.namespace.clone().unwrap_or_else(|| ns.to_string());
+    // An Investigation reads only its own namespace (and cluster-scoped objects): otherwise
+    // anyone who may create one in namespace A could read B's objects in its report.
+    if let Some(other) = target.namespace.as_deref().filter(|t| *t != ns) {
+        return Ok(Outcome::Failed {
+            reason: "TargetNamespaceForbidden",
+            message: format!(
+                "spec.target.namespace {other:?} is not this Investigation's namespace {ns:?}: create the Investigation in {other:?}"
+            ),
+        });
+    }
+    let namespace = ns.to_string();
     let only = inv.spec.skills.clone();
     let evidence = ctx.evidence.source(tokio::runtime::Handle::current());
     let _permit = ctx.workers.clone().acquire_owned().await.ok();

@@ -604,3 +604,26 @@ fn managed_server_is_owned_and_restricted() {
         "http://skillbox-model-local.skillbox-system.svc:11434"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_in_another_namespace_is_refused() {
+    let Some(scenarios) = shared() else { return };
+    let mut inv = investigation("peek", "Pod", "reviews-v2-cxplld9gj5-pkmth", "team-a");
+    inv.spec.target.namespace = Some("bookinfo".into());
+    let (client, calls) = mock_api(echoing(
+        serde_json::to_value(&inv).unwrap(),
+        Arc::new(accepting),
+    ));
+    let ctx = context(client, scenarios.join("workload-crashloop/cluster"));
+    register(&ctx, "workload-health").await;
+    investigations::reconcile(Arc::new(inv), ctx).await.unwrap();
+    let status = &status_patches(&calls)[0].body["status"];
+    assert_eq!(
+        condition(status, "Complete")["reason"],
+        "TargetNamespaceForbidden"
+    );
+    assert!(
+        status.get("findings").is_none(),
+        "nothing of another namespace is reported"
+    );
+}

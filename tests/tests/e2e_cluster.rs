@@ -1568,8 +1568,37 @@ fn create_investigation(ns: &str, name: &str, kind: &str, target: &str) {
     kubectl_ok(&["create", "-f", "-"], Some(&inv.to_string()));
 }
 
-fn finished(inv: &Value) -> bool {
-    condition(inv, "Complete").is_some_and(|c| c["status"] == "True" || c["status"] == "False")
+/// `Complete` has this status and (when given) reason. NB: an Investigation reconciled before the
+/// controller registered its Skills is `Complete=False` (`NoSkillForKind`) until they are, so a
+/// first `False` is no final answer.
+fn complete(inv: &Value, status: &str, reason: Option<&str>) -> bool {
+    condition(inv, "Complete")
+        .is_some_and(|c| c["status"] == status && reason.is_none_or(|r| c["reason"] == r))
+}
+
+/// Events about an Investigation that report the same thing more than once (a transition is
+/// reported once; a reconcile that changes nothing reports nothing).
+fn repeated_events(ns: &str, name: &str) -> Vec<String> {
+    let selector = format!("involvedObject.kind=Investigation,involvedObject.name={name}");
+    let list = kubectl_json(&["-n", ns, "get", "events", "--field-selector", &selector]);
+    let mut seen: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for e in list["items"].as_array().into_iter().flatten() {
+        let times = [e["count"].as_u64(), e["series"]["count"].as_u64()]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(1);
+        let key = (
+            e["reason"].as_str().unwrap_or("").to_string(),
+            e["message"].as_str().unwrap_or("").to_string(),
+        );
+        println!("  event about {ns}/{name}: {} {} (x{times})", key.0, key.1);
+        *seen.entry(key).or_default() += times;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|((reason, message), n)| format!("{ns}/{name}: Event {reason} ({message}) {n} times"))
+        .collect()
 }
 
 fn codes(status: &Value) -> BTreeSet<String> {
@@ -1633,7 +1662,22 @@ fn controller_fills_investigation_status() {
     clear_stale_lease();
     let mut controller = start_controller(dir.path(), &sa);
 
-    // The built-in Skills are accepted and ready (their components compiled).
+    // The built-in Skills are accepted and ready (their components compiled), as written by this
+    // controller: an earlier run's status is cleared first.
+    for name in ["workload-health", "mesh-investigation"] {
+        kubectl_ok(
+            &[
+                "patch",
+                "skill",
+                name,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                r#"{"status":null}"#,
+            ],
+            None,
+        );
+    }
     for name in ["workload-health", "mesh-investigation"] {
         wait_for(
             &format!("Skill {name} Ready"),
@@ -1657,8 +1701,8 @@ fn controller_fills_investigation_status() {
             &format!("Investigation {ns}/{name} complete"),
             Duration::from_secs(60),
             &mut controller,
-            || kubectl_get(&["-n", ns, "investigation", &name]),
-            finished,
+            || kubectl_get(&["-n", ns, "investigation", &name, "--show-managed-fields"]),
+            |inv| complete(inv, "True", None),
         );
         let status = &inv["status"];
         println!("{}", serde_json::to_string_pretty(status).unwrap());
@@ -1726,18 +1770,27 @@ fn controller_fills_investigation_status() {
     let (ns, _) = &loaded[0];
     create_investigation(ns, "e2e-missing", "Pod", "does-not-exist");
     let inv = wait_for(
-        "Investigation of a missing Pod finished",
+        "Investigation of a missing Pod: Complete=False TargetNotFound",
         Duration::from_secs(60),
         &mut controller,
         || kubectl_get(&["-n", ns, "investigation", "e2e-missing"]),
-        finished,
+        |inv| complete(inv, "False", Some("TargetNotFound")),
     );
-    let complete = condition(&inv, "Complete").unwrap();
-    if complete["status"] != "False" || complete["reason"] != "TargetNotFound" {
+    // … and stays so without a retry storm: the object does not change for a while.
+    std::thread::sleep(Duration::from_secs(5));
+    let later = kubectl_get(&["-n", ns, "investigation", "e2e-missing"]).unwrap();
+    if later["metadata"]["resourceVersion"] != inv["metadata"]["resourceVersion"] {
         problems.push(format!(
-            "missing target: Complete is {complete}, expected False/TargetNotFound"
+            "missing target: the Investigation keeps changing: {}",
+            later["status"]
         ));
     }
+
+    // Events: one per transition.
+    for (ns, sc) in &loaded {
+        problems.extend(repeated_events(ns, &format!("e2e-{}", sc.name)));
+    }
+    problems.extend(repeated_events(ns, "e2e-missing"));
 
     // Metrics.
     match http_get(&controller.metrics, "/metrics") {
