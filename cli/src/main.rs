@@ -15,10 +15,12 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().flatten_event(true).init(),
         LogFormat::Text => logs.init(),
     }
+    // NB: unlocked handles. Holding stderr's lock for the whole run would block every other
+    // thread that logs (the controller's tokio workers) until exit.
     let code = run_with(
         args,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
         &skillbox_operator::run,
     );
     std::io::stdout().flush()?;

@@ -36,6 +36,34 @@ pub fn crds()
 {
     use kube::CustomResourceExt;
     vec![Investigation::crd(), ModelProvider::crd(), Skill::crd()]
+        .into_iter()
+        .map(known_formats)
+        .collect()
+}
+
+/// schemars writes `format: uint32`/`uint64` for unsigned fields; the API server knows neither
+/// and warns on every CRD write. Every such value fits `int64` (the schema's `minimum: 0` keeps
+/// them unsigned).
+fn known_formats(
+    crd: k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(f) = map.get_mut("format")
+                    && matches!(f.as_str(), Some("uint32" | "uint64" | "uint16" | "uint8"))
+                {
+                    *f = serde_json::Value::String("int64".into());
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(&crd).expect("a CRD serializes to JSON");
+    walk(&mut value);
+    serde_json::from_value(value).expect("a CRD with rewritten formats is still a CRD")
 }
 
 /// The CRDs as `crdgen` writes them: (`<plural>.<group>.yaml`, YAML text with a header).
