@@ -22,8 +22,7 @@ use skillbox::investigate::{
 };
 use skillbox::report::Report;
 use skillbox_crds::{
-    ClassifiedError, Investigation, InvestigationStatus, LlmMode, ModelProvider, RERUN_ANNOTATION,
-    conditions,
+    Investigation, InvestigationStatus, LlmMode, ModelProvider, RERUN_ANNOTATION, conditions,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -526,7 +525,43 @@ async fn patch_status(
     Ok(())
 }
 
-/// A report's error class for metrics.
-pub fn error_class(e: &ClassifiedError) -> &str {
-    &e.class
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `.status` carries the report field for field: a field added to the CLI's report and not
+    /// to the CRD type would otherwise vanish silently (serde ignores unknown fields).
+    #[test]
+    fn status_holds_every_report_field() {
+        let report: Report = serde_json::from_value(json!({
+            "target": {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "namespace": "default", "name": "reviews"},
+            "verdict": "inconclusive",
+            "skills": [
+                {"name": "mesh-investigation", "digest": "sha256:ab", "verdict": "resolved", "durationMicros": 412, "fuelConsumed": 183211, "toolCalls": 7, "rejected": ["mesh.x: not under prefix"]},
+                {"name": "w", "digest": "sha256:cd", "verdict": "inconclusive", "durationMicros": 1, "fuelConsumed": 2, "toolCalls": 0, "error": {"class": "fuel", "message": "out of fuel"}}
+            ],
+            "findings": [{"code": "mesh.subset-not-found", "severity": "error", "skill": "mesh-investigation", "summary": "s",
+                          "resources": [{"apiVersion": "v1", "kind": "Service", "namespace": "default", "name": "reviews"}],
+                          "evidence": ["e"], "suggestions": ["g"]}],
+            "llm": {"required": true, "called": true, "provider": "ollama", "model": "q", "inputTokens": 10, "outputTokens": 2,
+                    "filtered": ["removed kubectl"], "error": {"class": "timeout", "message": "slow"}},
+            "startedAt": "2026-11-25T01:02:03Z", "completedAt": "2026-11-25T01:02:04Z"
+        }))
+        .unwrap();
+        let status = merge_report(InvestigationStatus::default(), &report, "test").unwrap();
+        let mut back = serde_json::to_value(&status).unwrap();
+        let obj = back.as_object_mut().unwrap();
+        obj.remove("conditions");
+        assert_eq!(back, serde_json::to_value(&report).unwrap());
+    }
+
+    #[test]
+    fn secrets_a_skill_copied_are_redacted_before_status() {
+        let mut v = json!({"findings": [{"summary": "token=abcdefghijklmnopqrstuvwxyz123456",
+            "evidence": ["Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl"], "suggestions": []}]});
+        redact_findings(&mut v);
+        let text = v.to_string();
+        assert!(!text.contains("abcdefghijklmnopqrstuvwxyz123456"), "{text}");
+        assert!(!text.contains("eyJzdWIiOiIxIn0"), "{text}");
+    }
 }
