@@ -49,7 +49,7 @@ pub enum LogFormat {
 /// `skillbox controller`: run the operator in a cluster.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ControllerArgs {
-    /// The controller's own namespace: ModelProvider Secrets, Skill ConfigMaps, its Lease and a
+    /// The controller's own namespace: Skill module ConfigMaps, its Lease and a
     /// managed model server live here (default: $POD_NAMESPACE, else `skillbox-system`).
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
