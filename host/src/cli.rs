@@ -80,6 +80,9 @@ enum Command {
     /// Run the operator: reconcile Skills, Investigations and ModelProviders in the cluster of
     /// the current kubeconfig or service account.
     Controller(ControllerArgs),
+    /// Check a third-party skill package before installing it: imports against grants,
+    /// over-broad grants, and a canary run seeded with honeytokens (exit 1 on any failure).
+    Probe(crate::probe::ProbeArgs),
     /// Investigate the bundled example snapshots (no cluster needed).
     Demo {
         /// Folder of examples (`<name>/scenario.yaml` + `<name>/cluster/`).
@@ -270,6 +273,7 @@ fn dispatch(
         Command::Skill(SkillCommand::Inspect { path, output }) => {
             cmd_inspect(&engine()?, &path, output, out)
         }
+        Command::Probe(a) => crate::probe::cmd_probe(&engine()?, &a, out),
         Command::Demo { examples } => cmd_demo(&engine()?, examples, out, err),
         Command::Controller(mut a) => {
             a.cache_dir = cache_dir;

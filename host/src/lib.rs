@@ -22,6 +22,7 @@ pub mod filter;
 pub mod investigate;
 pub mod llm;
 pub mod package;
+pub mod probe;
 pub mod redact;
 pub mod report;
 pub mod tools;
