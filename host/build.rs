@@ -1,6 +1,9 @@
 //! Builds every skill under `skills-wasm/` (built-in skills and the hostile probes used by tests)
 //! into WebAssembly components with a nested `cargo build --target wasm32-wasip2`, then embeds the
 //! built-in ones in the binary. No manual step: a plain `cargo build` or `cargo test` does it.
+//! Every other skill folder with a `skill.yaml` (the hostile probes) becomes a package folder
+//! under `<target>/wasm-skills/packages/<name>/` — SKILL.md, skill.wasm and skill.yaml with the
+//! component's sha256 filled in — ready for `skillbox probe` and `--skills`.
 //!
 //! As wasmtime's test-programs build does: the nested build has its own target directory (sharing
 //! the outer one would wait on its lock), explicit RUSTFLAGS (host flags such as coverage or
@@ -91,6 +94,9 @@ fn main() {
         let dest = wasm_dir.join(format!("{name}.wasm"));
         std::fs::copy(&src, &dest)
             .unwrap_or_else(|e| panic!("copy {} to {}: {e}", src.display(), dest.display()));
+        if !BUILTIN.contains(&name.as_str()) && folder.join("skill.yaml").is_file() {
+            write_package(folder, &src, &target_dir.join("packages").join(&name));
+        }
         if BUILTIN.contains(&name.as_str()) {
             writeln!(
                 table,
@@ -105,6 +111,58 @@ fn main() {
     table.push_str("];\n");
     std::fs::write(out_dir.join("builtin.rs"), table).expect("write builtin.rs");
     println!("cargo:rustc-env=SKILLBOX_WASM_DIR={}", wasm_dir.display());
+    println!(
+        "cargo:rustc-env=SKILLBOX_PACKAGES_DIR={}",
+        target_dir.join("packages").display()
+    );
+}
+
+/// Writes the package folder of a non-built-in skill: its SKILL.md, the component as
+/// `skill.wasm`, and its skill.yaml whose `module: {url: skill.wasm}` line gains the digest.
+/// Each file is written to a temporary name and renamed, so concurrent builds (debug and
+/// release share the guest target dir) never leave half a file.
+fn write_package(folder: &Path, wasm: &Path, dest: &Path) {
+    use sha2::Digest as _;
+    const MODULE_LINE: &str = "module: {url: skill.wasm}";
+    let bytes = std::fs::read(wasm).unwrap_or_else(|e| panic!("read {}: {e}", wasm.display()));
+    let digest = hex::encode(sha2::Sha256::digest(&bytes));
+    let yaml_path = folder.join("skill.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", yaml_path.display()));
+    if yaml.lines().filter(|l| l.trim() == MODULE_LINE).count() != 1 {
+        panic!(
+            "{} must have exactly one line `{MODULE_LINE}` (the build adds the sha256)",
+            yaml_path.display()
+        );
+    }
+    let yaml = yaml
+        .lines()
+        .map(|l| {
+            if l.trim() == MODULE_LINE {
+                l.replace(
+                    MODULE_LINE,
+                    &format!("module: {{url: skill.wasm, sha256: {digest}}}"),
+                )
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    let md = std::fs::read(folder.join("SKILL.md"))
+        .unwrap_or_else(|e| panic!("{} has skill.yaml but no SKILL.md: {e}", folder.display()));
+    std::fs::create_dir_all(dest).unwrap_or_else(|e| panic!("create {}: {e}", dest.display()));
+    for (file, content) in [
+        ("skill.wasm", &bytes[..]),
+        ("SKILL.md", &md),
+        ("skill.yaml", yaml.as_bytes()),
+    ] {
+        let tmp = dest.join(format!(".{file}.{}", std::process::id()));
+        std::fs::write(&tmp, content).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+        std::fs::rename(&tmp, dest.join(file))
+            .unwrap_or_else(|e| panic!("rename {} into place: {e}", tmp.display()));
+    }
 }
 
 fn env(name: &str) -> String {

@@ -30,3 +30,10 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
 pub fn wasm_dir() -> &'static std::path::Path {
     std::path::Path::new(env!("SKILLBOX_WASM_DIR"))
 }
+
+/// The folder holding a package (SKILL.md, skill.yaml, skill.wasm) for every non-built-in skill
+/// the build produced — the hostile probes: `<target>/wasm-skills/packages/<name>/`.
+#[doc(hidden)]
+pub fn packages_dir() -> &'static std::path::Path {
+    std::path::Path::new(env!("SKILLBOX_PACKAGES_DIR"))
+}

@@ -1,14 +1,14 @@
 //! The pipeline of one investigation: resolve the target, select skills by kind, run each in the
 //! sandbox, check every outcome, and assemble the report.
 
+use crate::check;
 use crate::engine::{LoadedSkill, SkillRun};
 use crate::evidence::{EvidenceError, EvidenceSource, KindKey};
 use crate::filter;
 use crate::llm::{self, CompletionRequest, EvidencePack, Provider};
 use crate::report::{self, LlmSection, Report, ReportFinding, SkillEntry, SkillError};
 use crate::tools::ToolRead;
-use skillbox_guest::{Finding, ObjectRef, Severity, Verdict};
-use std::collections::BTreeSet;
+use skillbox_guest::{ObjectRef, Verdict};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -237,133 +237,6 @@ pub fn select_skills<'a>(
     Ok(out)
 }
 
-/// Text bounds of report.md.
-const MAX_SUMMARY: usize = 512;
-const MAX_LINE: usize = 1024;
-const MAX_LINES: usize = 20;
-const MAX_RESOURCES: usize = 20;
-
-/// Checks a skill's outcome before anything of it reaches a report: codes under the skill's
-/// prefix, resources the skill actually read, bounded text without control characters, and a
-/// verdict that its surviving findings support. Returns the findings kept, the verdict, and what
-/// was rejected.
-pub fn check_outcome(
-    skill: &LoadedSkill,
-    target: &ObjectRef,
-    reads: &[ToolRead],
-    outcome: skillbox_guest::Outcome,
-) -> (Vec<Finding>, Verdict, Vec<String>) {
-    let prefix = &skill.spec().code_prefix;
-    // A finding may name the target, what the skill read, and the owners those objects name in
-    // their ownerReferences (a Pod's Deployment is evidence-based even when not read itself).
-    let mut read: BTreeSet<(String, Option<String>, String)> = BTreeSet::new();
-    for o in reads.iter().flat_map(|r| r.objects.iter()) {
-        read.insert((o.kind.kind.clone(), o.namespace.clone(), o.name.clone()));
-        let owners = o
-            .value
-            .pointer("/metadata/ownerReferences")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten();
-        for r in owners {
-            if let (Some(kind), Some(name)) = (
-                r.get("kind").and_then(|v| v.as_str()),
-                r.get("name").and_then(|v| v.as_str()),
-            ) {
-                read.insert((kind.to_string(), o.namespace.clone(), name.to_string()));
-            }
-        }
-    }
-    read.insert((
-        target.kind.clone(),
-        target.namespace.clone(),
-        target.name.clone(),
-    ));
-    let mut rejected = Vec::new();
-    let mut kept = Vec::new();
-    let total = outcome.findings.len();
-    for mut f in outcome.findings {
-        if kept.len() == report::MAX_FINDINGS {
-            rejected.push(format!(
-                "{} findings beyond the first {} dropped",
-                total - report::MAX_FINDINGS,
-                report::MAX_FINDINGS
-            ));
-            break;
-        }
-        let code = clean(&f.code, 128);
-        if !code.starts_with(prefix.as_str()) || code.len() == prefix.len() {
-            rejected.push(format!(
-                "finding {code:?} dropped: codes of this skill must start with {prefix:?}"
-            ));
-            continue;
-        }
-        if let Some(r) = f
-            .resources
-            .iter()
-            .find(|r| !read.contains(&(r.kind.clone(), r.namespace.clone(), r.name.clone())))
-        {
-            rejected.push(format!(
-                "finding {code} dropped: it names {r}, which the skill never read (nor an owner of anything it read)"
-            ));
-            continue;
-        }
-        f.code = code;
-        f.summary = clean(&f.summary, MAX_SUMMARY);
-        f.resources.truncate(MAX_RESOURCES);
-        for list in [&mut f.evidence, &mut f.suggestions] {
-            list.truncate(MAX_LINES);
-            for line in list.iter_mut() {
-                *line = clean(line, MAX_LINE);
-            }
-        }
-        // Suggestions are advice for Git (findings.md); a skill's imperative cluster mutation is
-        // removed exactly as an LLM's would be.
-        f.suggestions
-            .retain(|line| match filter::find_mutation(line) {
-                Some(m) => {
-                    rejected.push(format!("finding {}: suggestion removed: {m}", f.code));
-                    false
-                }
-                None => true,
-            });
-        kept.push(f);
-    }
-    let explains = kept
-        .iter()
-        .any(|f| matches!(f.severity, Severity::Error | Severity::Warning));
-    let verdict = match outcome.verdict {
-        Verdict::Resolved if !explains => {
-            rejected.push(
-                "verdict resolved without an error or warning finding: taken as inconclusive"
-                    .into(),
-            );
-            Verdict::Inconclusive
-        }
-        Verdict::Healthy if explains => {
-            rejected
-                .push("verdict healthy despite error/warning findings: taken as resolved".into());
-            Verdict::Resolved
-        }
-        v => v,
-    };
-    (kept, verdict, rejected)
-}
-
-/// Removes control characters (keeping none: findings are single-line fields) and bounds length.
-fn clean(s: &str, max_chars: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max_chars)
-        .collect();
-    if s.chars().count() > max_chars {
-        out.pop();
-        out.push('\u{2026}');
-    }
-    out
-}
-
 /// Runs the selected skills on `target` and assembles the report (no LLM step).
 pub fn investigate(
     skills: &[&Arc<LoadedSkill>],
@@ -406,15 +279,19 @@ pub fn investigate_deterministic(
             outcome,
             stats,
             reads,
+            ..
         } = skill.investigate(evidence.clone(), target);
         let (verdict, error, rejected) = match outcome {
             Ok(o) => {
-                let (kept, verdict, rejected) = check_outcome(skill, target, &reads, o);
+                let checked = check::check_outcome(skill, target, &reads, o);
                 findings.extend(
-                    kept.into_iter()
+                    checked
+                        .findings
+                        .into_iter()
                         .map(|f| ReportFinding::from_skill(skill.name(), f)),
                 );
-                (verdict, None, rejected)
+                let rejected = checked.rejected.iter().map(|r| r.to_string()).collect();
+                (checked.verdict, None, rejected)
             }
             Err(e) => {
                 tracing::warn!(skill = skill.name(), class = e.class(), error = %e, "skill call failed");
@@ -578,15 +455,6 @@ mod tests {
         let s = suggest(names.clone(), Some("b"), "reviews-v2");
         assert!(s.contains("b/reviews-v1"), "{s}");
         assert_eq!(suggest(names, Some("b"), "zzzzzzzz"), "");
-    }
-
-    #[test]
-    fn clean_strips_controls_and_bounds() {
-        assert_eq!(clean("a\u{1b}[31mb\nc", 100), "a [31mb c");
-        let long = "x".repeat(600);
-        let c = clean(&long, 512);
-        assert_eq!(c.chars().count(), 512);
-        assert!(c.ends_with('\u{2026}'));
     }
 
     #[test]

@@ -9,12 +9,14 @@
 //!   ([`tools::ToolWhitelist`]) and runs each call in a fresh, capped store;
 //! - [`evidence::SnapshotSource`] answers the tools from a `kubectl get -o yaml` snapshot, with
 //!   [`tools::ResourcePolicy`] checking every read (Secrets never);
-//! - [`investigate::investigate`] runs the selected skills and checks their outcomes into a
-//!   [`report::Report`];
+//! - [`investigate::investigate`] runs the selected skills, checks their outcomes
+//!   ([`check::check_outcome`]) into a [`report::Report`];
+//! - [`probe`] checks a third-party skill package before anyone installs it;
 //! - [`cli::run`] is the `skillbox` command.
 #![deny(missing_docs)]
 
 pub mod builtin;
+pub mod check;
 pub mod cli;
 pub mod engine;
 pub mod evidence;

@@ -18,6 +18,8 @@ pub struct HostState {
     pub(crate) limiter: MemoryLimiter,
     pub(crate) tools: ToolContext,
     pub(crate) stderr: MemoryOutputPipe,
+    /// Calls to `wasi:cli/environment`, answered empty.
+    pub(crate) environment_reads: u32,
 }
 
 impl HostState {
@@ -37,6 +39,7 @@ impl HostState {
             limiter: MemoryLimiter::new(memory_bytes),
             tools,
             stderr,
+            environment_reads: 0,
         }
     }
 
@@ -55,10 +58,12 @@ impl WasiView for HostState {
     }
 }
 
-/// Caps linear memory and tables, and remembers that the cap was hit so the trap can be named.
+/// Caps linear memory and tables, remembers that the cap was hit so the trap can be named, and
+/// the largest size granted (the call's peak memory).
 pub struct MemoryLimiter {
     max_bytes: usize,
     hit: bool,
+    peak: usize,
 }
 
 /// The error a memory grow past the cap traps with.
@@ -76,7 +81,13 @@ impl MemoryLimiter {
         Self {
             max_bytes,
             hit: false,
+            peak: 0,
         }
+    }
+
+    /// The largest linear memory granted so far, bytes.
+    pub(crate) fn peak_bytes(&self) -> usize {
+        self.peak
     }
 }
 
@@ -96,6 +107,7 @@ impl ResourceLimiter for MemoryLimiter {
                 desired,
             }));
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 
@@ -184,6 +196,11 @@ impl CallError {
         }
     }
 
+    /// Whether the sandbox stopped the call (every class but the skill's own `err`).
+    pub fn is_trap(&self) -> bool {
+        !matches!(self, CallError::Skill(_))
+    }
+
     /// Names a failed call from the error wasmtime returned and what the store observed.
     pub(crate) fn classify(
         err: &wasmtime::Error,
@@ -236,6 +253,24 @@ fn panic_message(stderr: &str) -> String {
 }
 
 impl bindings::skillbox::skill::types::Host for HostState {}
+
+/// The environment a skill sees: none. Rust's std imports `wasi:cli/environment` even when a
+/// skill never reads it, so the import is linked, but every answer is empty and every call is
+/// counted for `skillbox probe`.
+impl wasmtime_wasi::p2::bindings::cli::environment::Host for HostState {
+    fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        self.environment_reads = self.environment_reads.saturating_add(1);
+        Ok(Vec::new())
+    }
+    fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
+        self.environment_reads = self.environment_reads.saturating_add(1);
+        Ok(Vec::new())
+    }
+    fn initial_cwd(&mut self) -> wasmtime::Result<Option<String>> {
+        self.environment_reads = self.environment_reads.saturating_add(1);
+        Ok(None)
+    }
+}
 
 impl bindings::skillbox::skill::get_object::Host for HostState {
     fn get_object(

@@ -277,7 +277,8 @@ fn link_wasi_subset(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     random::insecure::add_to_linker::<HostState, WasiRandom>(l, |s| s.random())?;
     random::insecure_seed::add_to_linker::<HostState, WasiRandom>(l, |s| s.random())?;
     cli::exit::add_to_linker::<HostState, WasiCli>(l, |s| s.cli())?;
-    cli::environment::add_to_linker::<HostState, WasiCli>(l, |s| s.cli())?;
+    // NB: our own environment (empty, and counted), not the WASI context's.
+    cli::environment::add_to_linker::<HostState, HasSelf<HostState>>(l, |s| s)?;
     cli::stdin::add_to_linker::<HostState, WasiCli>(l, |s| s.cli())?;
     cli::stdout::add_to_linker::<HostState, WasiCli>(l, |s| s.cli())?;
     cli::stderr::add_to_linker::<HostState, WasiCli>(l, |s| s.cli())?;
@@ -316,6 +317,11 @@ pub struct CallStats {
     pub tool_calls: u32,
     /// Tool calls the resource policy refused (asked for a kind or namespace not granted).
     pub tool_denials: u32,
+    /// The largest linear memory the skill grew to, bytes (what its `memoryMib` must cover).
+    pub memory_peak_bytes: u64,
+    /// Calls to `wasi:cli/environment` (environment, arguments, working directory). The
+    /// sandbox answers them empty; a skill has no reason to ask.
+    pub environment_reads: u32,
 }
 
 /// The result of one `investigate` call.
@@ -327,6 +333,8 @@ pub struct SkillRun {
     pub stats: CallStats,
     /// Every tool answer the skill received.
     pub reads: Vec<ToolRead>,
+    /// The first denied tool requests (`tool request: reason`); `stats.tool_denials` counts all.
+    pub denied: Vec<String>,
 }
 
 impl LoadedSkill {
@@ -383,7 +391,7 @@ impl LoadedSkill {
         &self,
         tools: ToolContext,
         f: impl FnOnce(&bindings::Skill, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> (Result<R, CallError>, CallStats, Vec<ToolRead>) {
+    ) -> (Result<R, CallError>, CallStats, Vec<ToolRead>, Vec<String>) {
         let limits = self.limits();
         let started = Instant::now();
         let mut store = match self.store(tools, &limits) {
@@ -392,6 +400,7 @@ impl LoadedSkill {
                 return (
                     Err(CallError::Instantiate(format!("{e:#}"))),
                     CallStats::default(),
+                    Vec::new(),
                     Vec::new(),
                 );
             }
@@ -417,8 +426,11 @@ impl LoadedSkill {
             fuel_consumed: limits.fuel.saturating_sub(fuel_left),
             tool_calls: state.tools.calls(),
             tool_denials: state.tools.denials(),
+            memory_peak_bytes: state.limiter.peak_bytes() as u64,
+            environment_reads: state.environment_reads,
         };
-        (result, stats, state.tools.into_reads())
+        let (reads, denied) = state.tools.into_record();
+        (result, stats, reads, denied)
     }
 
     /// Calls `investigate(target)` with tools answered from `evidence`.
@@ -436,7 +448,7 @@ impl LoadedSkill {
             namespace: target.namespace.clone(),
             name: target.name.clone(),
         };
-        let (result, stats, reads) =
+        let (result, stats, reads, denied) =
             self.call(tools, |skill, store| skill.call_investigate(store, &wt));
         let outcome = match result {
             Ok(Ok(o)) => Ok(outcome_from_abi(o)),
@@ -452,15 +464,21 @@ impl LoadedSkill {
             outcome,
             stats,
             reads,
+            denied,
         }
     }
 
     /// Calls `detect(object)`; it gets no tools (no evidence, no grants, a zero budget).
     pub fn detect(&self, object_json: &str) -> Result<bool, CallError> {
-        self.call(ToolContext::toolless(), |skill, store| {
+        self.detect_measured(object_json).0
+    }
+
+    /// [`Self::detect`], with what the call cost.
+    pub fn detect_measured(&self, object_json: &str) -> (Result<bool, CallError>, CallStats) {
+        let (result, stats, _, _) = self.call(ToolContext::toolless(), |skill, store| {
             skill.call_detect(store, object_json)
-        })
-        .0
+        });
+        (result, stats)
     }
 
     /// Calls `describe()`; it gets no tools.

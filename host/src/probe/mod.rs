@@ -7,17 +7,25 @@
 //!
 //! - a Secret's honeytoken in any output is a **failure** (`secret leaked`): Secrets are denied
 //!   to every tool, so this would mean the sandbox is broken;
-//! - a ConfigMap, env-value or annotation honeytoken in output is a **warning** (`sensitive
-//!   value echoed`): the skill may read these, but should redact them before reporting;
+//! - a ConfigMap, env-value or annotation honeytoken in output is a **failure** too (`sensitive
+//!   value echoed`): the skill may read these, but repeating them puts credentials people keep
+//!   in env values and ConfigMaps into reports and `.status`;
 //! - a call that traps (deadline, fuel, memory, panic, stack overflow, tool budget, stderr
 //!   limit, instantiation) is a failure; a skill that returns its own error is a warning (the
-//!   canary is synthetic and may lack what it looks for).
+//!   canary is synthetic and may lack what it looks for);
+//! - a tool call the grants deny (a Secret, another namespace, an ungranted kind) is a failure:
+//!   the skill asks for what it was not given;
+//! - anything the output checks ([`crate::check`]) drop or cut — a foreign code, an object it
+//!   never read, a destructive suggestion, a flood, giant text — is a failure;
+//! - asking for the environment (`wasi:cli/environment`, answered empty) in a call that returns
+//!   is a failure (a trapped call's reads are std's panic handler looking up `RUST_BACKTRACE`).
 //!
 //! The result is a list of [`Check`]s; [`ProbeReport::passed`] is true when none failed.
 
 pub mod canary;
 
-use crate::engine::{CallError, SkillEngine};
+use crate::check;
+use crate::engine::{CallError, CallStats, SkillEngine};
 use crate::evidence::{EvidenceSource, SnapshotSource};
 use crate::package::{PackageError, SkillPackage};
 use crate::tools::ToolWhitelist;
@@ -92,14 +100,18 @@ pub struct CallRecord {
     pub call: String,
     /// The canary target, `Kind ns/name`.
     pub target: String,
-    /// Wall-clock time, microseconds (`detect` is not measured: 0).
+    /// Wall-clock time, microseconds (instantiation included).
     pub duration_micros: u64,
-    /// Fuel consumed (`detect`: 0, not measured).
+    /// Fuel consumed.
     pub fuel_consumed: u64,
+    /// Peak linear memory, bytes.
+    pub memory_peak_bytes: u64,
     /// Tool calls made.
     pub tool_calls: u32,
     /// Tool calls the policy denied (Secrets, ungranted kinds or namespaces).
     pub tool_denials: u32,
+    /// Calls to `wasi:cli/environment` (answered empty).
+    pub environment_reads: u32,
     /// The error class (`deadline`, `fuel`, `memory`, `panic`, …) when the call failed.
     pub error_class: Option<String>,
     /// The error message when the call failed.
@@ -213,9 +225,10 @@ pub fn grant_checks(spec: &SkillSpec) -> Vec<Check> {
 
 /// A call failure's status: the skill's own error is a warning, any trap a failure.
 fn error_status(e: &CallError) -> Status {
-    match e {
-        CallError::Skill(_) => Status::Warn,
-        _ => Status::Fail,
+    if e.is_trap() {
+        Status::Fail
+    } else {
+        Status::Warn
     }
 }
 
@@ -285,71 +298,66 @@ pub fn probe(
                 let label = target_label(&t.object);
                 let run = skill.investigate(evidence.clone(), &t.object);
                 let s = &run.stats;
-                let cost = format!(
-                    "{} µs, {} fuel, {} tool calls, {} denied",
-                    s.duration.as_micros(),
-                    s.fuel_consumed,
-                    s.tool_calls,
-                    s.tool_denials
-                );
-                let (status, detail, class, error) = match &run.outcome {
+                let error = run.outcome.as_ref().err().cloned();
+                let (status, detail) = match run.outcome {
                     Ok(o) => {
-                        output.push_str(&serde_json::to_string(o).unwrap_or_default());
-                        (
-                            Status::Pass,
-                            format!("{:?}, {} findings; {cost}", o.verdict, o.findings.len())
-                                .to_lowercase(),
-                            None,
-                            None,
-                        )
+                        output.push_str(&serde_json::to_string(&o).unwrap_or_default());
+                        let summary = format!("{:?}, {} findings", o.verdict, o.findings.len())
+                            .to_lowercase();
+                        let checked = check::check_outcome(&skill, &t.object, &run.reads, o);
+                        if let Some(first) = checked.rejected.first() {
+                            let mut classes: Vec<_> =
+                                checked.rejected.iter().map(|r| r.class()).collect();
+                            classes.dedup();
+                            checks.push(check(
+                                Status::Fail,
+                                format!("output {label}"),
+                                format!(
+                                    "{} rejected by the output checks ({}): {first}",
+                                    checked.rejected.len(),
+                                    classes.join(", ")
+                                ),
+                            ));
+                        }
+                        (Status::Pass, format!("{summary}; {}", cost(s)))
                     }
-                    Err(e) => {
+                    Err(ref e) => {
                         output.push_str(&e.to_string());
-                        (
-                            error_status(e),
-                            format!("{}: {e}; {cost}", e.class()),
-                            Some(e.class().to_string()),
-                            Some(e.to_string()),
-                        )
+                        (error_status(e), format!("{}: {e}; {}", e.class(), cost(s)))
                     }
                 };
                 checks.push(check(status, format!("investigate {label}"), detail));
-                calls.push(CallRecord {
-                    call: "investigate".into(),
-                    target: label.clone(),
-                    duration_micros: u64::try_from(s.duration.as_micros()).unwrap_or(u64::MAX),
-                    fuel_consumed: s.fuel_consumed,
-                    tool_calls: s.tool_calls,
-                    tool_denials: s.tool_denials,
-                    error_class: class,
-                    error,
-                });
+                if s.tool_denials > 0 {
+                    checks.push(check(
+                        Status::Fail,
+                        format!("policy {label}"),
+                        format!(
+                            "{} tool calls denied, first: {}",
+                            s.tool_denials,
+                            run.denied.first().map(String::as_str).unwrap_or("")
+                        ),
+                    ));
+                }
+                if !matches!(error, Some(ref e) if e.is_trap()) {
+                    checks.extend(environment_check(&label, s));
+                }
+                calls.push(record("investigate", &label, s, error.as_ref()));
             }
             for t in &canary.targets {
                 let label = target_label(&t.object);
-                let (status, detail, class, error) = match skill.detect(&t.json) {
-                    Ok(b) => (Status::Pass, format!("returned {b}"), None, None),
+                let (result, s) = skill.detect_measured(&t.json);
+                let (status, detail) = match &result {
+                    Ok(b) => (Status::Pass, format!("returned {b}; {}", cost(&s))),
                     Err(e) => {
                         output.push_str(&e.to_string());
-                        (
-                            error_status(&e),
-                            format!("{}: {e}", e.class()),
-                            Some(e.class().to_string()),
-                            Some(e.to_string()),
-                        )
+                        (error_status(e), format!("{}: {e}; {}", e.class(), cost(&s)))
                     }
                 };
                 checks.push(check(status, format!("detect {label}"), detail));
-                calls.push(CallRecord {
-                    call: "detect".into(),
-                    target: label,
-                    duration_micros: 0,
-                    fuel_consumed: 0,
-                    tool_calls: 0,
-                    tool_denials: 0,
-                    error_class: class,
-                    error,
-                });
+                if !matches!(result, Err(ref e) if e.is_trap()) {
+                    checks.extend(environment_check(&label, &s));
+                }
+                calls.push(record("detect", &label, &s, result.as_ref().err()));
             }
             checks.extend(honeytoken_checks(&canary, &output));
         }
@@ -369,6 +377,46 @@ pub fn probe(
     })
 }
 
+/// What a call cost, for a row's detail.
+fn cost(s: &CallStats) -> String {
+    format!(
+        "{} µs, {} fuel, {} KiB memory, {} tool calls",
+        s.duration.as_micros(),
+        s.fuel_consumed,
+        s.memory_peak_bytes / 1024,
+        s.tool_calls
+    )
+}
+
+/// A failure row when the call asked for the environment.
+fn environment_check(label: &str, s: &CallStats) -> Option<Check> {
+    (s.environment_reads > 0).then(|| {
+        check(
+            Status::Fail,
+            format!("environment {label}"),
+            format!(
+                "asked for the environment, arguments or working directory {} times (the sandbox answers empty)",
+                s.environment_reads
+            ),
+        )
+    })
+}
+
+fn record(call: &str, label: &str, s: &CallStats, error: Option<&CallError>) -> CallRecord {
+    CallRecord {
+        call: call.into(),
+        target: label.to_string(),
+        duration_micros: u64::try_from(s.duration.as_micros()).unwrap_or(u64::MAX),
+        fuel_consumed: s.fuel_consumed,
+        memory_peak_bytes: s.memory_peak_bytes,
+        tool_calls: s.tool_calls,
+        tool_denials: s.tool_denials,
+        environment_reads: s.environment_reads,
+        error_class: error.map(|e| e.class().to_string()),
+        error: error.map(|e| e.to_string()),
+    }
+}
+
 /// The honeytoken rows: one per token found (sorted by where it was planted), or one pass row.
 fn honeytoken_checks(canary: &Canary, output: &str) -> Vec<Check> {
     let mut out: Vec<Check> = canary
@@ -380,10 +428,10 @@ fn honeytoken_checks(canary: &Canary, output: &str) -> Vec<Check> {
                 format!("secret leaked: {}", t.place),
             ),
             TokenOrigin::Readable => check(
-                Status::Warn,
+                Status::Fail,
                 "honeytokens",
                 format!(
-                    "sensitive value echoed: {} (redact before reporting)",
+                    "sensitive value echoed: {} (a skill must not repeat values it reads)",
                     t.place
                 ),
             ),

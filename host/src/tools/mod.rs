@@ -21,6 +21,10 @@ use std::sync::Arc;
 const BUDGET_GRACE_CALLS: u32 = 16;
 /// No single answer may exceed this, whatever the skill's byte budget.
 const MAX_RESULT_BYTES: u64 = 4 * 1024 * 1024;
+/// Denied requests kept per call (all are counted): enough to say what a skill was after.
+const MAX_DENIALS_KEPT: usize = 16;
+/// Characters of one kept denial.
+const MAX_DENIAL_CHARS: usize = 240;
 /// Log tails are cut to this many lines and bytes.
 const MAX_LOG_LINES: u32 = 1_000;
 const MAX_LOG_BYTES: usize = 64 * 1024;
@@ -81,6 +85,7 @@ pub struct ToolContext {
     bytes: u64,
     exhausted: bool,
     denials: u32,
+    denied: Vec<String>,
     reads: Vec<ToolRead>,
 }
 
@@ -99,6 +104,7 @@ impl ToolContext {
             bytes: 0,
             exhausted: false,
             denials: 0,
+            denied: Vec::new(),
             reads: Vec::new(),
         }
     }
@@ -121,12 +127,27 @@ impl ToolContext {
         self.denials
     }
 
-    /// Counts a call the policy refused: an operator alerts on skills that keep asking for
-    /// what they were not granted.
-    fn note_denial<T>(&mut self, result: &Result<T, ToolError>) {
-        if matches!(result, Err(ToolError::Denied(_))) {
+    /// Counts a call the policy refused — an operator alerts on skills that keep asking for
+    /// what they were not granted — and keeps the first few, so a reviewer (`skillbox probe`)
+    /// can see what was asked. `request` is only rendered for a denial.
+    fn note_denial<T>(&mut self, result: &Result<T, ToolError>, request: impl FnOnce() -> String) {
+        if let Err(ToolError::Denied(why)) = result {
             self.denials += 1;
+            if self.denied.len() < MAX_DENIALS_KEPT {
+                let line: String = format!("{}: {why}", request())
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(MAX_DENIAL_CHARS)
+                    .collect();
+                self.denied.push(line);
+            }
         }
+    }
+
+    /// The first denied requests (`tool request: reason`), at most 16; [`Self::denials`]
+    /// counts them all.
+    pub fn denied(&self) -> &[String] {
+        &self.denied
     }
 
     /// Tool calls made so far.
@@ -142,6 +163,11 @@ impl ToolContext {
     /// The record of answered calls.
     pub fn into_reads(self) -> Vec<ToolRead> {
         self.reads
+    }
+
+    /// The record of answered calls and the denied requests kept.
+    pub fn into_record(self) -> (Vec<ToolRead>, Vec<String>) {
+        (self.reads, self.denied)
     }
 
     /// Counts a call; `Err` traps the guest, `Ok(Some)` answers it with budget-exhausted.
@@ -203,7 +229,9 @@ impl ToolContext {
             return Ok(Err(e));
         }
         let result = self.get_object_inner(kind, namespace, name);
-        self.note_denial(&result);
+        self.note_denial(&result, || {
+            format!("get-object {kind:?} {} {name:?}", scope(namespace))
+        });
         Ok(result)
     }
 
@@ -242,7 +270,12 @@ impl ToolContext {
             return Ok(Err(e));
         }
         let result = self.list_objects_inner(kind, namespace, label_selector);
-        self.note_denial(&result);
+        self.note_denial(&result, || {
+            format!(
+                "list-objects {kind:?} {} selector {label_selector:?}",
+                scope(namespace)
+            )
+        });
         Ok(result)
     }
 
@@ -296,7 +329,7 @@ impl ToolContext {
             return Ok(Err(e));
         }
         let result = self.list_events_inner(involved);
-        self.note_denial(&result);
+        self.note_denial(&result, || format!("list-events {involved}"));
         Ok(result)
     }
 
@@ -336,7 +369,9 @@ impl ToolContext {
             return Ok(Err(e));
         }
         let result = self.read_logs_inner(namespace, pod, container, tail_lines);
-        self.note_denial(&result);
+        self.note_denial(&result, || {
+            format!("read-logs in {namespace:?} pod {pod:?} container {container:?}")
+        });
         Ok(result)
     }
 
@@ -377,6 +412,14 @@ impl ToolContext {
             log: Some(text.clone()),
         });
         Ok(text)
+    }
+}
+
+/// A request's namespace, as a denial names it.
+fn scope(namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("in {ns:?}"),
+        None => "in every namespace".into(),
     }
 }
 
