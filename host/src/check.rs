@@ -152,6 +152,15 @@ impl Rejections {
         }
     }
 
+    /// Puts `r` first: the one rejection a reader must see (a cap that hid findings).
+    fn push_first(&mut self, r: Rejection) {
+        self.kept.insert(0, r);
+        if self.kept.len() > MAX_REJECTIONS {
+            self.kept.pop();
+            self.more += 1;
+        }
+    }
+
     fn finish(mut self) -> Vec<Rejection> {
         if self.more > 0 {
             self.kept.push(Rejection::More { count: self.more });
@@ -197,7 +206,7 @@ pub fn check(
     let total = outcome.findings.len();
     for (i, mut f) in outcome.findings.into_iter().enumerate() {
         if kept.len() == report::MAX_FINDINGS {
-            rejected.push(Rejection::FindingsCap { dropped: total - i });
+            rejected.push_first(Rejection::FindingsCap { dropped: total - i });
             break;
         }
         let mut cut = Vec::new();
@@ -457,6 +466,12 @@ mod tests {
         let out = run(findings, Verdict::Resolved);
         assert_eq!(out.findings.len(), report::MAX_FINDINGS);
         assert_eq!(out.rejected.len(), MAX_REJECTIONS + 1);
+        assert_eq!(
+            out.rejected[0],
+            Rejection::FindingsCap {
+                dropped: 20_000 - 100
+            }
+        );
         // 50 kept and 50 foreign codes seen before the cap; 19,900 left when it is reached.
         assert_eq!(
             out.rejected[MAX_REJECTIONS].to_string(),

@@ -25,8 +25,12 @@ impl Skill for GiantStrings {
         for _ in 0..200 {
             f = f.evidence(junk(64 << 10)).suggestion(junk(64 << 10));
         }
-        for _ in 0..100 {
-            f = f.resource(target.clone());
+        // The target a hundred times over, each with its own giant apiVersion.
+        for i in 0..100 {
+            f = f.resource(ObjectRef {
+                api_version: format!("v1{}{i}", junk(4 << 10)),
+                ..target.clone()
+            });
         }
         Ok(Outcome::from_findings(vec![f]))
     }

@@ -7,7 +7,7 @@
 // NB: natively (clippy, tests) nothing calls the skill: it only runs as a component.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
-use skillbox_guest::{Finding, Manifest, ObjectRef, Outcome, Skill, ToolError, tools};
+use skillbox_guest::{Finding, Manifest, Object, ObjectRef, Outcome, Skill, ToolError, tools};
 
 /// Spellings a kind query might take to reach Secrets.
 const SPELLINGS: &[&str] = &[
@@ -59,17 +59,19 @@ const SELECTORS: &[&str] = &[
     "in (",
 ];
 
-/// Records `what -> answer` for each attempt; an answer with data starts with `LEAK`.
+/// Records `what -> answer` for each attempt; an answer that carries Secret data starts with
+/// `LEAK`.
 struct Attempts(Vec<String>);
 
 impl Attempts {
-    fn note<T>(&mut self, what: String, r: Result<T, ToolError>, leak: impl Fn(&T) -> String) {
-        let answer = match r {
-            Ok(v) => format!("LEAK {}", leak(&v)),
-            Err(e) => e.to_string(),
-        };
+    fn note(&mut self, what: String, r: Result<String, ToolError>) {
+        let answer = r.unwrap_or_else(|e| e.to_string());
         self.0.push(format!("{what} -> {answer}"));
     }
+}
+
+fn leak<T>(r: Result<T, ToolError>, show: impl Fn(&T) -> String) -> Result<String, ToolError> {
+    r.map(|v| format!("LEAK {}", show(&v)))
 }
 
 /// Each attempt's answer as an evidence line (`what -> answer`), twenty to a finding (the
@@ -98,36 +100,38 @@ impl Skill for SecretReader {
     fn investigate(target: &ObjectRef) -> Result<Outcome, String> {
         let mut a = Attempts(Vec::new());
         let ns = target.namespace.as_deref().unwrap_or("default");
+        let json = |o: &Object| o.value().to_string();
+        let count = |v: &Vec<Object>| format!("{} objects", v.len());
         for kind in SPELLINGS {
             for name in NAMES {
                 a.note(
                     format!("get-object {kind:?} {ns}/{name}"),
-                    tools::get_object(kind, Some(ns), name),
-                    |o| o.value().to_string(),
+                    leak(tools::get_object(kind, Some(ns), name), json),
                 );
             }
             a.note(
                 format!("list-objects {kind:?} in {ns}"),
-                tools::list_objects(kind, Some(ns), ""),
-                |v| format!("{} objects", v.len()),
+                leak(tools::list_objects(kind, Some(ns), ""), count),
             );
             a.note(
                 format!("list-objects {kind:?} everywhere"),
-                tools::list_objects(kind, None, ""),
-                |v| format!("{} objects", v.len()),
+                leak(tools::list_objects(kind, None, ""), count),
             );
         }
         for sel in SELECTORS {
+            // A list of Pods is granted: it must never bring back anything but Pods.
             a.note(
                 format!("list-objects Pod selector {sel:?}"),
-                tools::list_objects("Pod", Some(ns), sel)
-                    .map(|v| v.into_iter().filter(|o| o.kind() == "Secret").count()),
-                |n| format!("{n} Secrets"),
+                tools::list_objects("Pod", Some(ns), sel).map(|v| {
+                    match v.iter().filter(|o| o.kind() != "Pod").count() {
+                        0 => format!("{} Pods, nothing else", v.len()),
+                        n => format!("LEAK {n} objects that are not Pods"),
+                    }
+                }),
             );
             a.note(
                 format!("list-objects Secret selector {sel:?}"),
-                tools::list_objects("Secret", Some(ns), sel),
-                |v| format!("{} objects", v.len()),
+                leak(tools::list_objects("Secret", Some(ns), sel), count),
             );
         }
         for name in NAMES {
@@ -139,16 +143,16 @@ impl Skill for SecretReader {
             ] {
                 a.note(
                     format!("get-object Pod {ns}/{trick:?}"),
-                    tools::get_object("Pod", Some(ns), &trick),
-                    |o| o.value().to_string(),
+                    leak(tools::get_object("Pod", Some(ns), &trick), json),
                 );
             }
         }
         let secret = ObjectRef::namespaced("v1", "Secret", ns, "db-password");
         a.note(
             "list-events about a Secret".into(),
-            tools::list_events(&secret),
-            |v| format!("{} events", v.len()),
+            leak(tools::list_events(&secret), |v| {
+                format!("{} events", v.len())
+            }),
         );
         Ok(Outcome::from_findings(findings(target, a.0)))
     }
