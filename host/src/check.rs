@@ -355,8 +355,7 @@ fn bounded_display(r: &ObjectRef) -> String {
 /// `field` in `cut` when the text was longer.
 fn clean(s: &str, max_chars: usize, cut: &mut Vec<&'static str>, field: &'static str) -> String {
     let mut out = String::with_capacity(s.len().min(max_chars * 4));
-    let mut n = 0;
-    for c in s.chars() {
+    for (n, c) in s.chars().enumerate() {
         if n == max_chars {
             out.pop();
             out.push('\u{2026}');
@@ -366,7 +365,6 @@ fn clean(s: &str, max_chars: usize, cut: &mut Vec<&'static str>, field: &'static
             return out;
         }
         out.push(if c.is_control() { ' ' } else { c });
-        n += 1;
     }
     out
 }

@@ -690,3 +690,56 @@ fn skillbox_probe_passes_every_built_in_skill() {
         );
     }
 }
+
+#[test]
+fn the_probe_command_prints_a_table_or_json_and_exits_by_the_result() {
+    let run = |args: &[&str]| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = skillbox::cli::run(
+            args.iter().map(std::ffi::OsString::from),
+            &mut out,
+            &mut err,
+        );
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+    let builtin = repo().join("skills-wasm/workload-health");
+    let (code, out, err) = run(&["skillbox", "probe", builtin.to_str().unwrap(), "--no-cache"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Probe of skill workload-health ("), "{out}");
+    assert!(out.contains("\nCHECK "), "{out}");
+    assert!(
+        out.ends_with("Result: passed (0 failed, 3 warnings)\n"),
+        "{out}"
+    );
+
+    let bomb = support::package_dir("fuel-bomb");
+    let (code, out, err) = run(&[
+        "skillbox",
+        "probe",
+        bomb.to_str().unwrap(),
+        "-o",
+        "json",
+        "--no-cache",
+    ]);
+    assert_eq!(code, 1, "a failed probe exits 1: {err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["skill"], "fuel-bomb");
+    let investigate = v["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["call"] == "investigate")
+        .unwrap();
+    assert_eq!(investigate["errorClass"], "fuel");
+    assert_eq!(investigate["fuelConsumed"], 50_000_000);
+
+    let (code, out, err) = run(&["skillbox", "probe", "/nonexistent/skill"]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(err.contains("/nonexistent/skill"), "{err}");
+}

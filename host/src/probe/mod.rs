@@ -83,6 +83,7 @@ impl Status {
 
 /// One row of the probe's table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// Stable name: `package`, `import <name>`, `link`, `grant`, `limits`, `canary`,
     /// `investigate <Kind ns/name>`, `detect <Kind ns/name>`, `honeytokens`.
@@ -95,6 +96,7 @@ pub struct Check {
 
 /// What one sandboxed call cost, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallRecord {
     /// `investigate` or `detect`.
     pub call: String,
@@ -120,6 +122,7 @@ pub struct CallRecord {
 
 /// The probe's whole result; `-o json` prints it as is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProbeReport {
     /// The skill's name.
     pub skill: String,
