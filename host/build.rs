@@ -40,12 +40,22 @@ fn main() {
     let wasm_dir = out_dir.join("wasm");
     std::fs::create_dir_all(&wasm_dir).expect("create OUT_DIR/wasm");
 
-    ensure_target();
+    // NB: `SKILLBOX_GUEST_TOOLCHAIN` (a rustup toolchain name) builds the guests with that
+    // toolchain rather than the one building the host. The fuzz workspace builds the host with
+    // nightly, whose wasm32-wasip2 std may be unavailable; the pinned toolchain also gives the
+    // very component bytes CI tests.
+    println!("cargo:rerun-if-env-changed=SKILLBOX_GUEST_TOOLCHAIN");
+    let guest_toolchain = std::env::var("SKILLBOX_GUEST_TOOLCHAIN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    ensure_target(guest_toolchain.as_deref());
     // NB: a target directory beside the outer one, shared by `cargo build`, `cargo test` and
     // `cargo clippy`, so guests are compiled once; it is not the outer directory, whose lock is held.
     let target_dir = guest_target_dir(&root, &out_dir);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = match &guest_toolchain {
+        Some(toolchain) => rustup_run(toolchain, "cargo"),
+        None => Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())),
+    };
     cmd.arg("build")
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
@@ -109,6 +119,20 @@ fn main() {
         }
     }
     table.push_str("];\n");
+    // NB: a skill folder removed from the source must not live on as a stale package.
+    let packaged: Vec<String> = skills
+        .iter()
+        .map(|(_, f)| f.file_name().unwrap().to_string_lossy().to_string())
+        .filter(|name| !BUILTIN.contains(&name.as_str()))
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(target_dir.join("packages")) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !packaged.contains(&name) && e.path().is_dir() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     std::fs::write(out_dir.join("builtin.rs"), table).expect("write builtin.rs");
     println!("cargo:rustc-env=SKILLBOX_WASM_DIR={}", wasm_dir.display());
     println!(
@@ -214,9 +238,12 @@ fn guest_target_dir(root: &Path, out_dir: &Path) -> PathBuf {
 /// Makes sure the wasm32-wasip2 standard library is installed: `rust-toolchain.toml` lists the
 /// target, but rustup only adds listed targets when it installs the toolchain, not when the
 /// toolchain is already there.
-fn ensure_target() {
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
+fn ensure_target(toolchain: Option<&str>) {
+    let mut rustc = match toolchain {
+        Some(t) => rustup_run(t, "rustc"),
+        None => Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into())),
+    };
+    let sysroot = rustc
         .args(["--print", "sysroot"])
         .output()
         .ok()
@@ -230,14 +257,27 @@ fn ensure_target() {
         return;
     }
     println!("cargo:warning=installing the {TARGET} target with rustup (one time)");
-    let ok = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status()
-        .is_ok_and(|s| s.success());
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", TARGET]);
+    if let Some(t) = toolchain {
+        add.args(["--toolchain", t]);
+    }
+    let ok = add.status().is_ok_and(|s| s.success());
     if !ok || !installed(&sysroot) {
         panic!(
             "the {TARGET} target is not installed and `rustup target add {TARGET}` did not install it; \
              run `rustup target add {TARGET}` (or `rustup toolchain install` in the repository) and build again"
         );
     }
+}
+
+/// `rustup run <toolchain> <program>`, without the outer build's toolchain choice in its
+/// environment (`RUSTC` and `RUSTUP_TOOLCHAIN` would otherwise win over `<toolchain>`).
+fn rustup_run(toolchain: &str, program: &str) -> Command {
+    let mut cmd = Command::new("rustup");
+    cmd.args(["run", toolchain, program]);
+    for var in ["RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO"] {
+        cmd.env_remove(var);
+    }
+    cmd
 }

@@ -1,7 +1,7 @@
 //! Engine benchmarks (`cargo bench -p skillbox --bench engine`); method and results in BENCHMARKS.md.
 //!
-//! - `call/empty/{pooling,on-demand}`: one `LoadedSkill::investigate` of the hostile probe on a Pod
-//!   named "benign", which returns an empty outcome without any tool call: fresh `Store`,
+//! - `call/empty/{pooling,on-demand}`: one `LoadedSkill::investigate` of the empty skill
+//!   (skills-wasm/empty) on a Pod, which returns an empty outcome without any tool call: fresh `Store`,
 //!   instantiate from the cached `InstancePre`, call, drop. The skill does no work, so this is the
 //!   per-call overhead.
 //! - `call/describe`: `describe()` of workload-health (another near-empty call).
@@ -50,30 +50,10 @@ fn engine(pooling: bool, cache_dir: Option<PathBuf>) -> SkillEngine {
     .expect("engine builds")
 }
 
-/// A package folder for the hostile probe, as tests/tests/sandbox.rs builds it.
-fn hostile_package() -> (tempfile::TempDir, SkillPackage) {
-    let probe = "hostile";
-    let wasm = std::fs::read(skillbox::builtin::wasm_dir().join(format!("{probe}.wasm")))
-        .expect("probe component built by host/build.rs");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let pkg = dir.path().join(probe);
-    std::fs::create_dir(&pkg).expect("package folder");
-    std::fs::write(pkg.join("skill.wasm"), &wasm).expect("write skill.wasm");
-    std::fs::write(
-        pkg.join("SKILL.md"),
-        format!("---\nname: {probe}\ndescription: hostile test skill\n---\n"),
-    )
-    .expect("write SKILL.md");
-    std::fs::write(
-        pkg.join("skill.yaml"),
-        format!(
-            "apiVersion: skillbox.dev/v1alpha1\nkind: Skill\nmetadata: {{name: {probe}}}\nspec:\n  codePrefix: probe.\n  module: {{url: skill.wasm, sha256: {}}}\n  grants:\n    tools: [get-object, list-objects, list-events]\n    resources: [{{kinds: [\"*\"], namespaces: [default]}}]\n  targets: [{{kind: Pod}}]\n  limits: {{}}\n",
-            sha256_hex(&wasm)
-        ),
-    )
-    .expect("write skill.yaml");
-    let p = SkillPackage::load_dir(&pkg).expect("probe package is valid");
-    (dir, p)
+/// The empty skill's package, as the build writes it (skills-wasm/empty).
+fn empty_package() -> SkillPackage {
+    SkillPackage::load_dir(&skillbox::builtin::packages_dir().join("empty"))
+        .expect("the build writes the empty skill's package")
 }
 
 fn workload_health() -> SkillPackage {
@@ -122,15 +102,15 @@ fn check_empty(skill: &LoadedSkill, evidence: &Arc<dyn EvidenceSource>, label: &
 }
 
 fn bench_call(c: &mut Criterion) {
-    let (_dir, pkg) = hostile_package();
+    let pkg = empty_package();
     let (_ev_dir, evidence) = tiny_evidence();
     let target = benign();
     let pooled_engine = engine(true, None);
     let on_demand_engine = engine(false, None);
-    let pooled = pooled_engine.load(&pkg).expect("hostile loads (pooling)");
+    let pooled = pooled_engine.load(&pkg).expect("empty loads (pooling)");
     let on_demand = on_demand_engine
         .load(&pkg)
-        .expect("hostile loads (on-demand)");
+        .expect("empty loads (on-demand)");
     check_empty(&pooled, &evidence, "pooling");
     check_empty(&on_demand, &evidence, "on-demand");
 
@@ -355,13 +335,13 @@ fn walk_count(dir: &Path) -> (u64, u64) {
 
 /// p50/p90/p99 of individually timed empty calls (the spike's method: 200 warm-up, 10,000 timed).
 fn call_percentiles() {
-    let (_dir, pkg) = hostile_package();
+    let pkg = empty_package();
     let (_ev_dir, evidence) = tiny_evidence();
     let target = benign();
     println!("\nindividually timed call/empty (200 warm-up, 10000 timed calls), µs:");
     for (label, pooling) in [("pooling", true), ("on-demand", false)] {
         let eng = engine(pooling, None);
-        let skill = eng.load(&pkg).expect("hostile loads");
+        let skill = eng.load(&pkg).expect("empty loads");
         for _ in 0..200 {
             empty_call(&skill, &evidence, &target);
         }

@@ -636,6 +636,7 @@ const PROBE_VERDICTS: &[(&str, &str, &str)] = &[
 fn skillbox_probe_fails_every_hostile_probe_for_its_own_reason() {
     let mut listed: Vec<&str> = PROBE_VERDICTS.iter().map(|p| p.0).collect();
     listed.push("outcome-echo"); // the fuzz harness's guest, not an attack
+    listed.push("empty"); // skills-wasm/empty: the benchmarks' do-nothing skill
     listed.sort();
     assert_eq!(
         support::probe_names(),
