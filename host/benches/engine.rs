@@ -6,7 +6,10 @@
 //!   per-call overhead.
 //! - `call/describe`: `describe()` of workload-health (another near-empty call).
 //! - `investigate/<scenario>`: for every public scenario, the built-in skill its target selects,
-//!   sandboxed, end to end (skipped with a note if `../shared` is absent).
+//!   sandboxed, end to end (skipped with a note if `../shared` is absent);
+//!   `native/<scenario>`: the same skill's logic compiled natively, its tools answered by the same
+//!   `ToolContext` over the same snapshot (`skillbox::tools::NativeTools`) — what the work costs
+//!   without the sandbox. The summary prints the ratio sandbox/native per scenario.
 //! - `load/{cold,memory-cached,disk-cached}`: `SkillEngine::load` of workload-health: compiling on
 //!   a fresh engine, again on the same engine, and on a fresh engine whose cache folder holds the
 //!   artifact; `load/disk-parts/{read-artifact,sha256-artifact}` time two parts of a disk hit.
@@ -20,6 +23,7 @@ use skillbox::engine::{CacheHit, EngineConfig, LoadedSkill, SkillEngine, sha256_
 use skillbox::evidence::{EvidenceSource, SnapshotSource};
 use skillbox::investigate::{resolve_target, select_skills};
 use skillbox::package::SkillPackage;
+use skillbox::tools::{NativeTools, ResourcePolicy, ToolBudget, ToolContext};
 use skillbox_guest::{ObjectRef, Verdict};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -166,6 +170,7 @@ fn bench_investigate(c: &mut Criterion) -> Vec<String> {
         .iter()
         .map(|p| Arc::new(eng.load(p).expect("built-in skill loads")))
         .collect();
+    let mut natives = Vec::new();
     let mut g = c.benchmark_group("investigate");
     g.warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
@@ -201,9 +206,65 @@ fn bench_investigate(c: &mut Criterion) -> Vec<String> {
         g.bench_function(name.as_str(), |b| {
             b.iter(|| black_box(skill.investigate(Arc::clone(&evidence), &target)))
         });
+        let native = native_run(skill.name());
+        let again = native(&skill, &evidence, &target).expect("the native run succeeds");
+        assert_eq!(
+            again, outcome,
+            "{name}: native and sandboxed outcomes differ"
+        );
+        natives.push((
+            name.clone(),
+            skill.clone(),
+            evidence.clone(),
+            target.clone(),
+            native,
+        ));
+    }
+    g.finish();
+    // NB: a group of its own, benched right after, so the ratio compares one run's numbers.
+    let mut g = c.benchmark_group("native");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for (name, skill, evidence, target, native) in &natives {
+        g.bench_function(name.as_str(), |b| {
+            b.iter(|| black_box(native(skill, evidence, target)))
+        });
     }
     g.finish();
     names
+}
+
+type NativeFn = fn(
+    &LoadedSkill,
+    &Arc<dyn EvidenceSource>,
+    &ObjectRef,
+) -> Result<skillbox_guest::Outcome, String>;
+
+/// The native run of a built-in skill: a fresh `ToolContext` with the skill's grants and budget
+/// (as a sandboxed call gets), installed as this thread's tool backend, then the skill's own
+/// `investigate` compiled for the host.
+fn native_run(skill: &str) -> NativeFn {
+    fn run<S: skillbox_guest::Skill>(
+        skill: &LoadedSkill,
+        evidence: &Arc<dyn EvidenceSource>,
+        target: &ObjectRef,
+    ) -> Result<skillbox_guest::Outcome, String> {
+        let tools = ToolContext::new(
+            Arc::clone(evidence),
+            Arc::new(ResourcePolicy::new(&skill.spec().grants.resources)),
+            ToolBudget::from(&skill.spec().limits),
+        );
+        skillbox_guest::tools::set_backend(std::rc::Rc::new(NativeTools::new(tools)));
+        let out = S::investigate(target);
+        skillbox_guest::tools::clear_backend();
+        out
+    }
+    match skill {
+        "workload-health" => run::<workload_health::WorkloadHealth>,
+        "mesh-investigation" => run::<mesh_investigation::MeshInvestigation>,
+        "rootsync-investigation" => run::<rootsync_investigation::RootSyncInvestigation>,
+        other => panic!("no native build of skill {other}"),
+    }
 }
 
 fn bench_load(c: &mut Criterion) {
@@ -397,7 +458,12 @@ fn summary(scenarios: &[String]) {
     );
     let investigate: Vec<(&str, &str, Option<&str>)> = scenarios
         .iter()
-        .map(|n| ("investigate", n.as_str(), None))
+        .flat_map(|n| {
+            [
+                ("investigate", n.as_str(), None),
+                ("native", n.as_str(), None),
+            ]
+        })
         .collect();
     for (group, function, param) in SUMMARY.iter().chain(investigate.iter()) {
         let mut dir = root.join(group).join(function);
@@ -437,6 +503,23 @@ fn summary(scenarios: &[String]) {
             ));
         }
         println!("{line}");
+    }
+    let median = |group: &str, name: &str| -> Option<f64> {
+        let text =
+            std::fs::read_to_string(root.join(group).join(name).join("new/estimates.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["median"]["point_estimate"].as_f64()
+    };
+    if !scenarios.is_empty() {
+        println!("\nsandbox/native (criterion medians of this run's investigate/ and native/):");
+        let mut worst: f64 = 0.0;
+        for n in scenarios {
+            if let (Some(sb), Some(nat)) = (median("investigate", n), median("native", n)) {
+                worst = worst.max(sb / nat);
+                println!("  {n:<40} {} / {} = {:.2}", human(sb), human(nat), sb / nat);
+            }
+        }
+        println!("  worst ratio {worst:.2} (target ≤ 1.5)");
     }
 }
 

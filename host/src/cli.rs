@@ -1,4 +1,5 @@
-//! The `skillbox` command line: `investigate`, `skill validate`, `skill inspect`, `demo`, and the
+//! The `skillbox` command line: `investigate`, `skill validate`, `skill inspect`, `probe`,
+//! `bench`, `demo`, and the
 //! flags of `controller` (run by the `skillbox-operator` crate, which the binary links in).
 //! Lives in the library so tests drive it in-process with their own output buffers.
 
@@ -83,6 +84,9 @@ enum Command {
     /// Check a third-party skill package before installing it: imports against grants,
     /// over-broad grants, and a canary run seeded with honeytokens (exit 1 on any failure).
     Probe(crate::probe::ProbeArgs),
+    /// Measure what each skill costs on a snapshot: its load, then repeated sandboxed calls on
+    /// sampled (or named) targets — time percentiles, fuel, peak memory, tool calls.
+    Bench(crate::bench::BenchArgs),
     /// Investigate the bundled example snapshots (no cluster needed).
     Demo {
         /// Folder of examples (`<name>/scenario.yaml` + `<name>/cluster/`).
@@ -274,12 +278,40 @@ fn dispatch(
             cmd_inspect(&engine()?, &path, output, out)
         }
         Command::Probe(a) => crate::probe::cmd_probe(&engine()?, &a, out),
+        Command::Bench(a) => cmd_bench(&engine()?, &a, out, err),
         Command::Demo { examples } => cmd_demo(&engine()?, examples, out, err),
         Command::Controller(mut a) => {
             a.cache_dir = cache_dir;
             Ok(controller(a))
         }
     }
+}
+
+fn cmd_bench(
+    engine: &SkillEngine,
+    a: &crate::bench::BenchArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, String> {
+    let (snap, cost) = crate::bench::load_snapshot(&a.snapshot)?;
+    if !snap.warnings().is_empty() {
+        let _ = writeln!(
+            err,
+            "warning: {} documents skipped while loading (see `skillbox investigate` for each)",
+            snap.warnings().len()
+        );
+    }
+    let skills = load_skills(engine, &a.skills)?;
+    let report = crate::bench::bench(&skills, Arc::new(snap), cost, a)?;
+    let text = match a.output {
+        crate::bench::BenchFormat::Text => crate::bench::render_text(&report),
+        crate::bench::BenchFormat::Json => {
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n"
+        }
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write the report: {e}"))?;
+    Ok(EXIT_OK)
 }
 
 /// The built-in packages plus those under each `--skills` folder; a later package of the same

@@ -15,6 +15,7 @@
 //! - [`cli::run`] is the `skillbox` command.
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod builtin;
 pub mod check;
 pub mod cli;

@@ -5,6 +5,7 @@
 pub(crate) mod bindings;
 mod cache;
 mod call;
+mod slots;
 mod ticker;
 
 pub use cache::{CacheHit, default_dir as default_cache_dir, sha256_hex};
@@ -20,6 +21,7 @@ use cache::ComponentCache;
 use call::HostState;
 use skillbox_crds::{Limits, SkillSpec, Tool};
 use skillbox_guest::{Finding, Manifest, ObjectRef, Outcome, Severity, Verdict};
+use slots::Slots;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +35,7 @@ use wasmtime_wasi::p2::bindings::{cli, clocks, random, sync::io as sync_io};
 pub struct EngineConfig {
     /// Use the pooling allocator (fast instantiation from pre-reserved slots).
     pub pooling: bool,
-    /// Skill instances alive at once (pool size); more concurrent calls fail to instantiate.
+    /// Skill instances alive at once (the pool's size); more concurrent calls wait for a slot.
     pub max_instances: u32,
     /// Hard ceiling on any skill's linear memory, MiB (each Skill's own cap is lower or equal).
     pub max_memory_mib: u32,
@@ -98,6 +100,7 @@ pub struct SkillEngine {
     engine: Engine,
     cache: ComponentCache,
     config: EngineConfig,
+    slots: Arc<Slots>,
     // NB: kept last so it stops after everything else is dropped.
     _ticker: EpochTicker,
 }
@@ -137,6 +140,7 @@ impl SkillEngine {
         Ok(Self {
             cache: ComponentCache::new(&engine, config.cache_dir.clone()),
             engine,
+            slots: Arc::new(Slots::new(config.max_instances)),
             config,
             _ticker: ticker,
         })
@@ -206,6 +210,7 @@ impl SkillEngine {
             cache_hit,
             epoch_tick: self.config.epoch_tick,
             memory_ceiling_mib: self.config.max_memory_mib,
+            slots: self.slots.clone(),
             prose: package.skill_md().body.clone(),
         })
     }
@@ -304,6 +309,7 @@ pub struct LoadedSkill {
     epoch_tick: Duration,
     memory_ceiling_mib: u32,
     prose: String,
+    slots: Arc<Slots>,
 }
 
 /// What one call cost.
@@ -393,6 +399,8 @@ impl LoadedSkill {
         f: impl FnOnce(&bindings::Skill, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> (Result<R, CallError>, CallStats, Vec<ToolRead>, Vec<String>) {
         let limits = self.limits();
+        // NB: the wait for a slot is not the skill's time: duration and deadline start after it.
+        let _slot = self.slots.acquire();
         let started = Instant::now();
         let mut store = match self.store(tools, &limits) {
             Ok(s) => s,

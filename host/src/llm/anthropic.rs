@@ -12,10 +12,10 @@
 //! resuming would need the paused assistant turn echoed back — not worth it for a one-shot
 //! structured answer. It is not retried (a retry would not change the model's behaviour).
 
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
-use super::http::{build_client, count, join_url, require_object, send_json, snippet};
+use super::http::{build_client, count, decode_json, join_url, require_object, send_raw, snippet};
 use super::retry::ProviderOptions;
 use super::{Answer, CompletionRequest, ErrorClass, LlmError, Usage};
 
@@ -112,9 +112,31 @@ impl AnthropicProvider {
             .header("x-api-key", self.api_key.clone())
             .header("anthropic-version", ANTHROPIC_VERSION)
             .json(body);
-        let reply = send_json(NAME, request, Some(&self.api_key_text)).await?;
-        parse_response(&reply, &self.tool_name, &self.model)
+        let (status, headers, body) = send_raw(NAME, request).await?;
+        answer_from_reply(
+            status,
+            &headers,
+            &body,
+            &self.tool_name,
+            &self.model,
+            Some(&self.api_key_text),
+        )
     }
+}
+
+/// What one received reply means: the answer, or the classified error (`secret` scrubbed).
+/// Public for the fuzz target `anthropic_response`, which feeds it any status and body.
+#[doc(hidden)]
+pub fn answer_from_reply(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    tool_name: &str,
+    model: &str,
+    secret: Option<&str>,
+) -> Result<Answer, LlmError> {
+    let reply = decode_json(NAME, status, headers, body, secret)?;
+    parse_response(&reply, tool_name, model)
 }
 
 /// Turns a 200 Messages reply into an answer, or classifies why it is not one.

@@ -59,16 +59,28 @@ pub async fn send_json(
     secret: Option<&str>,
 ) -> Result<Value, LlmError> {
     let (status, headers, body) = send_raw(provider, request).await?;
+    decode_json(provider, status, &headers, &body, secret)
+}
+
+/// What [`send_json`] makes of a received reply: the parsed JSON of a 2xx, else the classified
+/// error, `secret` scrubbed. Apart from the round trip so the fuzz targets can feed it any reply.
+pub fn decode_json(
+    provider: &'static str,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: Option<&str>,
+) -> Result<Value, LlmError> {
     if !(200..300).contains(&status) {
-        let mut error = classify_status(provider, status, &headers, &body);
+        let mut error = classify_status(provider, status, headers, body);
         error.message = scrub(&error.message, secret);
         return Err(error);
     }
-    serde_json::from_slice(&body).map_err(|e| {
+    serde_json::from_slice(body).map_err(|e| {
         let mut error = LlmError::new(
             provider,
             ErrorClass::MalformedResponse,
-            format!("response is not JSON ({e}): {}", snippet(&body)),
+            format!("response is not JSON ({e}): {}", snippet(body)),
         );
         error.message = scrub(&error.message, secret);
         error.status = Some(status);

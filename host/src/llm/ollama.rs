@@ -144,12 +144,24 @@ impl OllamaProvider {
             .post(join_url(&self.endpoint, "/api/chat"))
             .json(body);
         let (status, headers, bytes) = send_raw(NAME, request).await?;
-        if !(200..300).contains(&status) {
-            return Err(classify_status(NAME, status, &headers, &bytes));
-        }
-        let reply = parse_reply(&bytes)?;
-        parse_response(&reply, &self.model)
+        answer_from_reply(status, &headers, &bytes, &self.model)
     }
+}
+
+/// What one received reply means: the answer, or the classified error. Public for the fuzz
+/// target `ollama_response`, which feeds it any status and body.
+#[doc(hidden)]
+pub fn answer_from_reply(
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    bytes: &[u8],
+    model: &str,
+) -> Result<Answer, LlmError> {
+    if !(200..300).contains(&status) {
+        return Err(classify_status(NAME, status, headers, bytes));
+    }
+    let reply = parse_reply(bytes)?;
+    parse_response(&reply, model)
 }
 
 /// `gemma3` and `gemma3:latest` name the same model.

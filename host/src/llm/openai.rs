@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::http::{
-    build_client, classify_status, count, join_url, parse_answer_text, scrub, send_json, snippet,
+    build_client, classify_status, count, decode_json, join_url, parse_answer_text, scrub,
+    send_raw, snippet,
 };
 use super::retry::ProviderOptions;
 use super::{Answer, CompletionRequest, ErrorClass, LlmError, Usage};
@@ -143,13 +144,32 @@ impl OpenAiProvider {
         if let Some(bearer) = &self.bearer {
             request = request.header(reqwest::header::AUTHORIZATION, bearer.clone());
         }
-        let secret = self.api_key_text.as_deref();
-        let reply = send_json(NAME, request, secret).await?;
-        parse_response(&reply, &self.model).map_err(|mut e| {
-            e.message = scrub(&e.message, secret);
-            e
-        })
+        let (status, headers, body) = send_raw(NAME, request).await?;
+        answer_from_reply(
+            status,
+            &headers,
+            &body,
+            &self.model,
+            self.api_key_text.as_deref(),
+        )
     }
+}
+
+/// What one received reply means: the answer, or the classified error (`secret` scrubbed).
+/// Public for the fuzz target `openai_response`, which feeds it any status and body.
+#[doc(hidden)]
+pub fn answer_from_reply(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    model: &str,
+    secret: Option<&str>,
+) -> Result<Answer, LlmError> {
+    let reply = decode_json(NAME, status, headers, body, secret)?;
+    parse_response(&reply, model).map_err(|mut e| {
+        e.message = scrub(&e.message, secret);
+        e
+    })
 }
 
 fn parse_response(reply: &Value, model: &str) -> Result<Answer, LlmError> {

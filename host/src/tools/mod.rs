@@ -1,11 +1,13 @@
 //! The host side of the tool ABI: every call is checked against the skill's grants, budgeted,
 //! answered from an evidence source and recorded (the record is what the skill saw).
 
+mod native;
 mod policy;
 #[cfg(test)]
 mod tests;
 mod whitelist;
 
+pub use native::NativeTools;
 pub use policy::{Denial, NamespaceScope, ResourcePolicy};
 pub use whitelist::{ABI_PACKAGE, ImportName, ImportRefusal, ToolWhitelist};
 
