@@ -41,6 +41,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod fields;
 pub mod k8s;
 mod object;
 pub mod selector;

@@ -2,8 +2,9 @@
 //! object has and a path lookup for the rest.
 
 use crate::ObjectRef;
+use crate::fields::TopLevel;
 use serde::Deserialize;
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub struct Object {
     text: Option<Rc<str>>,
     value: OnceCell<Value>,
     head: OnceCell<Head>,
+    fields: TopLevel,
 }
 
 /// `apiVersion`, `kind` and the usual `metadata` fields.
@@ -79,6 +81,7 @@ impl Object {
             text: Some(Rc::from(t)),
             value: OnceCell::new(),
             head: OnceCell::new(),
+            fields: TopLevel::default(),
         })
     }
 
@@ -89,6 +92,7 @@ impl Object {
                 text: None,
                 value: OnceCell::from(value),
                 head: OnceCell::new(),
+                fields: TopLevel::default(),
             })
         } else {
             Err(value)
@@ -117,9 +121,9 @@ impl Object {
             // NB: each scan stops at its field, and kubectl and the host write these three
             // first, so a large spec or status is not even scanned.
             Some(t) => Head {
-                api_version: find_part(t, "apiVersion"),
-                kind: find_part(t, "kind"),
-                metadata: find_part(t, "metadata").unwrap_or_default(),
+                api_version: self.find_part(t, "apiVersion"),
+                kind: self.find_part(t, "kind"),
+                metadata: self.find_part(t, "metadata").unwrap_or_default(),
             },
             None => Head::deserialize(self.value()).unwrap_or_default(),
         })
@@ -139,9 +143,16 @@ impl Object {
     /// an odd `status` does not lose the `spec`.
     pub fn part<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
         match &self.text {
-            Some(t) => find_part(t, key),
+            Some(t) => self.find_part(t, key),
             None => T::deserialize(self.value().get(key)?).ok(),
         }
+    }
+
+    /// One top-level field of the text, deserialized as `T` from its own slice; the fields
+    /// before it are skipped by a byte scan, the ones after it not read at all. `None` when the
+    /// field is absent or does not fit `T` (the error stays with this field).
+    fn find_part<T: DeserializeOwned>(&self, text: &str, key: &str) -> Option<T> {
+        serde_json::from_str(self.fields.value(text, key)?).ok()
     }
 
     /// `metadata.ownerReferences`, typed (empty when absent or malformed).
@@ -254,48 +265,6 @@ impl Object {
                 .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)),
             _ => false,
         }
-    }
-}
-
-/// One top-level field of a JSON object, deserialized as `T` in a single scan that stops right
-/// after it; the fields before it are skipped without being built. `None` when the field is
-/// absent or does not fit `T` (the error stays with this field).
-fn find_part<T: DeserializeOwned>(text: &str, key: &str) -> Option<T> {
-    let mut slot = None;
-    let mut de = serde_json::Deserializer::from_str(text);
-    // NB: the visitor ends the scan with an error as soon as it has the field; the field is kept
-    // in `slot` either way.
-    let _ = serde::Deserializer::deserialize_map(
-        &mut de,
-        PartFinder {
-            key,
-            slot: &mut slot,
-        },
-    );
-    slot
-}
-
-struct PartFinder<'a, T> {
-    key: &'a str,
-    slot: &'a mut Option<T>,
-}
-
-impl<'de, T: DeserializeOwned> Visitor<'de> for PartFinder<'_, T> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == self.key {
-                *self.slot = Some(map.next_value::<T>()?);
-                return Err(serde::de::Error::custom("field found"));
-            }
-            map.next_value::<IgnoredAny>()?;
-        }
-        Ok(())
     }
 }
 

@@ -1,6 +1,8 @@
 //! The skill's reads, each made at most once per investigation and parsed once into the views of
 //! [`crate::model`]. Narrow calls only: one Service by name, pods by a Service's selector in its
-//! namespace, Istio rule kinds listed once. A read that fails for a reason other than "not found"
+//! namespace, DestinationRules and PeerAuthentications only in the namespaces Istio looks them up
+//! in (so a call's cost does not grow with the cluster), the other Istio rule kinds listed once.
+//! A read that fails for a reason other than "not found"
 //! is remembered as a gap (reported as `mesh.evidence-incomplete`), and rules that depend on it
 //! stay silent rather than guess.
 
@@ -28,6 +30,17 @@ pub mod kinds {
     pub const NP: &str = "NetworkPolicy.networking.k8s.io";
     /// Deployment.
     pub const DEPLOY: &str = "Deployment.apps";
+}
+
+/// `nss` without repeats, first occurrence kept.
+fn dedup<'a>(nss: &[&'a str]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::with_capacity(nss.len());
+    for ns in nss {
+        if !out.contains(ns) {
+            out.push(ns);
+        }
+    }
+    out
 }
 
 /// A read's answer when "absent" and "could not tell" must be told apart.
@@ -59,9 +72,9 @@ pub struct DeploymentView {
 pub struct Cluster {
     services: BTreeMap<(String, String), Option<ServiceView>>,
     service_names: BTreeMap<String, Vec<String>>,
-    dest_rules: Option<Option<Vec<DestinationRule>>>,
+    dest_rules: BTreeMap<String, Option<Vec<DestinationRule>>>,
     service_entries: Option<Option<Vec<ServiceEntry>>>,
-    peer_auths: Option<Option<Vec<PeerAuthentication>>>,
+    peer_auths: BTreeMap<String, Option<Vec<PeerAuthentication>>>,
     virtual_services: Option<Option<Vec<VirtualService>>>,
     namespaces: BTreeMap<String, Option<(ObjectRef, Injection)>>,
     pods: BTreeMap<(String, String), Option<Vec<PodView>>>,
@@ -99,13 +112,20 @@ impl Cluster {
         }
     }
 
-    /// Every DestinationRule the skill may read (one call; DRs in any namespace can apply).
-    pub fn dest_rules(&mut self) -> Option<&[DestinationRule]> {
-        if self.dest_rules.is_none() {
-            let v = self.list(kinds::DR, None, "", DestinationRule::parse);
-            self.dest_rules = Some(v);
+    /// The DestinationRules of the namespaces `nss` (each listed once per investigation), in
+    /// that order; `None` when one of the reads failed. Istio looks a rule up only in the caller's
+    /// namespace, the Service's and the root namespace (`routes::lookup_path`), so no call here
+    /// lists the whole cluster.
+    pub fn dest_rules_in(&mut self, nss: &[&str]) -> Option<Vec<DestinationRule>> {
+        let mut out = Vec::new();
+        for ns in dedup(nss) {
+            if !self.dest_rules.contains_key(ns) {
+                let v = self.list(kinds::DR, Some(ns), "", DestinationRule::parse);
+                self.dest_rules.insert(ns.to_string(), v);
+            }
+            out.extend(self.dest_rules.get(ns)?.as_ref()?.iter().cloned());
         }
-        self.dest_rules.as_ref().and_then(|o| o.as_deref())
+        Some(out)
     }
 
     /// Every ServiceEntry (read only when a host is not a Service).
@@ -117,13 +137,18 @@ impl Cluster {
         self.service_entries.as_ref().and_then(|o| o.as_deref())
     }
 
-    /// Every PeerAuthentication.
-    pub fn peer_auths(&mut self) -> Option<&[PeerAuthentication]> {
-        if self.peer_auths.is_none() {
-            let v = self.list(kinds::PA, None, "", PeerAuthentication::parse);
-            self.peer_auths = Some(v);
+    /// The PeerAuthentications of the namespaces `nss`, in that order (`None` when a read
+    /// failed): a workload's policy comes from its own namespace or the root namespace only.
+    pub fn peer_auths_in(&mut self, nss: &[&str]) -> Option<Vec<PeerAuthentication>> {
+        let mut out = Vec::new();
+        for ns in dedup(nss) {
+            if !self.peer_auths.contains_key(ns) {
+                let v = self.list(kinds::PA, Some(ns), "", PeerAuthentication::parse);
+                self.peer_auths.insert(ns.to_string(), v);
+            }
+            out.extend(self.peer_auths.get(ns)?.as_ref()?.iter().cloned());
         }
-        self.peer_auths.as_ref().and_then(|o| o.as_deref())
+        Some(out)
     }
 
     /// Every VirtualService (for DestinationRule and Gateway targets).

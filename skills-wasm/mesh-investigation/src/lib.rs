@@ -1,10 +1,11 @@
 //! `mesh-investigation`: why Istio traffic management does not do what a VirtualService,
 //! DestinationRule, PeerAuthentication or Gateway says.
 //!
-//! The skill reads the target, then only what its rules need: the DestinationRules (one list,
-//! since a rule in any namespace can apply by FQDN or `exportTo`), the Services its hosts name
-//! (one `get` each), the pods of those Services (one list by selector in the Service's
-//! namespace), PeerAuthentications (one list), and — only on the failure paths — ServiceEntries,
+//! The skill reads the target, then only what its rules need: the DestinationRules of the
+//! namespaces on Istio's lookup path (caller, Service, root: one list each), the Services its
+//! hosts name (one `get` each), the pods of those Services (one list by selector in the
+//! Service's namespace), PeerAuthentications of the servers' and the root namespace, and — only
+//! on the failure paths — ServiceEntries,
 //! Namespaces, Deployments, NetworkPolicies and sidecar-less pods. Each object is parsed once
 //! (see [`model`]).
 //!
@@ -215,7 +216,10 @@ fn check_dest(
         let pods = ctx.cl.service_pods(&s)?;
         return Some((s, pods));
     };
-    let drs = ctx.cl.dest_rules().map(<[_]>::to_vec)?;
+    let svc_ns = svc.as_ref().map(|s| s.ns.clone());
+    let drs = ctx
+        .cl
+        .dest_rules_in(&routes::lookup_path(&vs.ns, svc_ns.as_deref()))?;
     let rules = routes::rules_for(&drs, &fqdn, &vs.ns, svc.as_ref().map(|s| s.ns.as_str()));
     if let Some(dr) = only_dr
         && !rules.iter().any(|r| &r.r == dr)

@@ -58,7 +58,10 @@ fn is_client(p: &PodView) -> bool {
 /// Checks `servers` (the target's pods) and reports, per deciding STRICT PeerAuthentication, the
 /// plaintext clients that can reach them. `scope` names the target workload in the summary.
 pub fn check(ctx: &mut Ctx, servers: &[PodView], scope: &str) -> Vec<Finding> {
-    let Some(pas) = ctx.cl.peer_auths().map(<[_]>::to_vec) else {
+    // A server's policy is its own namespace's (workload or namespace-wide) or the root's.
+    let mut nss: Vec<&str> = servers.iter().map(|p| p.ns.as_str()).collect();
+    nss.push(ROOT_NS);
+    let Some(pas) = ctx.cl.peer_auths_in(&nss) else {
         return Vec::new();
     };
     if !pas.iter().any(|p| p.mode.as_deref() == Some("STRICT")) {

@@ -3,10 +3,11 @@
 //! routed subset exists there (`mesh.subset-not-found`).
 //!
 //! DestinationRule choice follows Istio's lookup for a caller in namespace N: DestinationRules
-//! in N first, then the Service's namespace, then the root namespace, then any other namespace
-//! that exports to N; within the first namespace that has one, every rule for the host is merged
-//! (exact host before wildcard host). A rule is a candidate only when its `exportTo` makes it
-//! visible in N. The VirtualService's namespace stands for the caller's.
+//! in N first, then the Service's namespace, then the root namespace — no other namespace is on
+//! the lookup path, whatever its rules' `exportTo` says (Istio's "Cross-namespace configuration"
+//! guidelines). Within the first namespace that has one, every rule for the host is merged (exact
+//! host before wildcard host). A rule is a candidate only when its `exportTo` makes it visible in
+//! N. The VirtualService's namespace stands for the caller's.
 
 use crate::Ctx;
 use crate::cluster::Lookup;
@@ -70,6 +71,14 @@ pub fn resolve(ctx: &mut Ctx, host: &str, rule_ns: &str) -> HostTarget {
     }
 }
 
+/// The namespaces Istio looks DestinationRules up in for a caller in `from_ns`, in order.
+pub fn lookup_path<'a>(from_ns: &'a str, svc_ns: Option<&'a str>) -> Vec<&'a str> {
+    let mut order = vec![from_ns];
+    order.extend(svc_ns);
+    order.push(ROOT_NS);
+    order
+}
+
 /// The DestinationRules Istio applies to `fqdn` for callers in `from_ns` (see the module docs).
 pub fn rules_for(
     drs: &[DestinationRule],
@@ -81,14 +90,7 @@ pub fn rules_for(
         .iter()
         .filter(|d| !d.fqdn.is_empty() && hosts::visible(&d.export_to, &d.ns, from_ns))
         .collect();
-    let mut order: Vec<&str> = vec![from_ns];
-    order.extend(svc_ns);
-    order.push(ROOT_NS);
-    let mut others: Vec<&str> = visible.iter().map(|d| d.ns.as_str()).collect();
-    others.sort_unstable();
-    others.dedup();
-    order.extend(others);
-    for ns in order {
+    for ns in lookup_path(from_ns, svc_ns) {
         let in_ns = visible.iter().filter(|d| d.ns == ns);
         let exact: Vec<DestinationRule> = in_ns
             .clone()
@@ -212,11 +214,14 @@ pub fn host_not_found(ctx: &mut Ctx, rule: &ObjectRef, path: &str, host: &str) -
     }
     match near_miss(&names, host) {
         Some((svc, Some(version))) => {
-            let defined = ctx.cl.dest_rules().is_some_and(|drs| {
-                rules_for(drs, &hosts::fqdn(&svc, &look_ns), &rule_ns, Some(&look_ns))
-                    .iter()
-                    .any(|d| d.subsets.iter().any(|s| s.name == version))
-            });
+            let defined = ctx
+                .cl
+                .dest_rules_in(&lookup_path(&rule_ns, Some(&look_ns)))
+                .is_some_and(|drs| {
+                    rules_for(&drs, &hosts::fqdn(&svc, &look_ns), &rule_ns, Some(&look_ns))
+                        .iter()
+                        .any(|d| d.subsets.iter().any(|s| s.name == version))
+                });
             let sub = if defined {
                 format!(" with subset: {version} (a DestinationRule for {svc} defines it)")
             } else {

@@ -302,6 +302,26 @@ fn destination_rule_in_another_namespace_applies_by_fqdn() {
 }
 
 #[test]
+fn a_rule_off_the_lookup_path_never_applies_whatever_it_exports() {
+    // Istio looks DestinationRules up in the caller's, the Service's and the root namespace
+    // only: a rule in a third namespace, exported everywhere, defines nothing for the route.
+    let y = [
+        ns("bookinfo", "istio-injection: enabled"),
+        svc("bookinfo", "reviews", "app: reviews"),
+        pod("bookinfo", "reviews-v2-a", "app: reviews, version: v2", "container", "Running", ""),
+        dr("elsewhere", "reviews", "{host: reviews.bookinfo.svc.cluster.local, exportTo: ['*'], subsets: [{name: v2, labels: {version: v2}}]}"),
+        vs("frontend", "to-reviews", "{hosts: [reviews.bookinfo.svc.cluster.local], http: [{route: [{destination: {host: reviews.bookinfo.svc.cluster.local, subset: v2}}]}]}"),
+    ]
+    .concat();
+    let out = run(&y, "VirtualService", "frontend", "to-reviews");
+    assert!(out.has(crate::SUBSET_NOT_FOUND), "{:#?}", out.findings);
+    // The same rule in the root namespace applies.
+    let y = y.replace("namespace: elsewhere", "namespace: istio-system");
+    let out = run(&y, "VirtualService", "frontend", "to-reviews");
+    assert!(out.findings.is_empty(), "{:#?}", out.findings);
+}
+
+#[test]
 fn client_namespace_rule_shadows_the_service_namespace_rule() {
     let y = [
         ns("bookinfo", "istio-injection: enabled"),
