@@ -300,38 +300,18 @@ fn readable<'a>(
 ) -> BTreeMap<(&'a str, Option<&'a str>, &'a str), &'a str> {
     let mut known = BTreeMap::new();
     for o in reads.iter().flat_map(|r| r.objects.iter()) {
-        let api = o
-            .value
-            .get("apiVersion")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
         known.insert(
             (
                 o.kind.kind.as_str(),
                 o.namespace.as_deref(),
                 o.name.as_str(),
             ),
-            api,
+            o.api_version.as_str(),
         );
-        let owners = o
-            .value
-            .pointer("/metadata/ownerReferences")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten();
-        for r in owners {
-            if let (Some(kind), Some(name)) = (
-                r.get("kind").and_then(|v| v.as_str()),
-                r.get("name").and_then(|v| v.as_str()),
-            ) {
-                let api = r
-                    .get("apiVersion")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                known
-                    .entry((kind, o.namespace.as_deref(), name))
-                    .or_insert(api);
-            }
+        for r in &o.owners {
+            known
+                .entry((r.kind.as_str(), o.namespace.as_deref(), r.name.as_str()))
+                .or_insert(r.api_version.as_str());
         }
     }
     known.insert(

@@ -756,23 +756,24 @@ impl EvidenceSource for LiveSource {
             );
             lock(&self.uids).get(&key).cloned()
         });
-        let subject = |e: &StoredObject, field: &str| -> Option<String> {
-            e.value
-                .get("involvedObject")
-                .and_then(|s| s.get(field))
-                .and_then(Value::as_str)
-                .filter(|v| !v.is_empty())
-                .map(String::from)
-        };
         let mut out: Vec<Arc<StoredObject>> = events
             .iter()
-            .filter(|e| match (group, subject(e, "apiVersion")) {
-                (Some(want), Some(have)) => api_group(&have) == want,
-                _ => true,
+            .filter(|e| {
+                let have = e
+                    .event
+                    .as_ref()
+                    .and_then(|f| f.subject_api_version.as_deref());
+                match (group, have) {
+                    (Some(want), Some(have)) => api_group(have) == want,
+                    _ => true,
+                }
             })
-            .filter(|e| match (uid.as_deref(), subject(e, "uid")) {
-                (Some(want), Some(have)) => want == have,
-                _ => true,
+            .filter(|e| {
+                let have = e.event.as_ref().and_then(|f| f.subject_uid.as_deref());
+                match (uid.as_deref(), have) {
+                    (Some(want), Some(have)) => want == have,
+                    _ => true,
+                }
             })
             .cloned()
             .collect();

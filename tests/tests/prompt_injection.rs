@@ -37,8 +37,9 @@ fn stored(value: Value) -> Arc<StoredObject> {
         name,
         uid: None,
         labels: Default::default(),
+        owners: Vec::new(),
+        event: None,
         json: value.to_string().into(),
-        value,
     })
 }
 

@@ -65,6 +65,24 @@ fn str_at<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(serde_json::Value::as_str)
 }
 
+/// What an Event is about and when, for [`super::StoredObject::event`]; `None` for other kinds
+/// and for Events that name no subject.
+pub(super) fn event_facts(kind: &KindKey, v: &serde_json::Value) -> Option<super::EventFacts> {
+    if !is_event_kind(kind) {
+        return None;
+    }
+    let s = v.get("involvedObject").or_else(|| v.get("regarding"))?;
+    let some = |x: Option<&str>| x.filter(|t| !t.is_empty()).map(String::from);
+    Some(super::EventFacts {
+        subject_api_version: some(str_at(s, "apiVersion")),
+        subject_kind: str_at(s, "kind")?.to_string(),
+        subject_namespace: some(str_at(s, "namespace")),
+        subject_name: str_at(s, "name")?.to_string(),
+        subject_uid: some(str_at(s, "uid")),
+        time_key: event_time_key(v),
+    })
+}
+
 /// A sort key for an event's time: the latest time it reports, normalised so that
 /// `…:03Z` and `…:03.123456Z` (eventTime's micro-seconds) compare as times, not as text.
 fn event_time_key(v: &serde_json::Value) -> String {
@@ -94,18 +112,15 @@ fn event_order<'a>(
     (time, &e.name, &e.namespace, &e.kind)
 }
 
+fn time_of(e: &StoredObject) -> &str {
+    e.event.as_ref().map_or("", |f| f.time_key.as_str())
+}
+
 /// Sorts events as [`super::EvidenceSource::events_for`] answers them: by the latest time each
 /// reports (`series.lastObservedTime`, `lastTimestamp`, `eventTime`, …, compared as times),
 /// then by name, namespace and kind. Shared so a live source orders events as a snapshot does.
 pub fn sort_events(events: &mut [Arc<StoredObject>]) {
-    events.sort_by_cached_key(|e| {
-        (
-            event_time_key(&e.value),
-            e.name.clone(),
-            e.namespace.clone(),
-            e.kind.clone(),
-        )
-    });
+    events.sort_by(|a, b| event_order(time_of(a), a).cmp(&event_order(time_of(b), b)));
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` followed by a 9-digit fraction; anything else is kept as is.
@@ -137,27 +152,23 @@ impl Index {
                 .present
                 .entry(obj.kind.clone())
                 .or_insert_with(|| obj.api_version.clone());
-            if is_event_kind(&obj.kind) {
-                let subject = obj
-                    .value
-                    .get("involvedObject")
-                    .or_else(|| obj.value.get("regarding"));
-                if let Some(s) = subject
-                    && let (Some(kind), Some(name)) = (str_at(s, "kind"), str_at(s, "name"))
-                {
-                    let ns = str_at(s, "namespace").filter(|n| !n.is_empty());
-                    let entry = EventEntry {
-                        subject_group: str_at(s, "apiVersion")
-                            .filter(|v| !v.is_empty())
-                            .map(|v| api_group(v).to_string()),
-                        subject_uid: str_at(s, "uid").filter(|u| !u.is_empty()).map(String::from),
-                        event: Arc::clone(&obj),
-                    };
-                    events
-                        .entry(event_key(kind, ns, name))
-                        .or_default()
-                        .push((event_time_key(&obj.value), entry));
-                }
+            if let Some(f) = &obj.event {
+                let entry = EventEntry {
+                    subject_group: f
+                        .subject_api_version
+                        .as_deref()
+                        .map(|v| api_group(v).to_string()),
+                    subject_uid: f.subject_uid.clone(),
+                    event: Arc::clone(&obj),
+                };
+                events
+                    .entry(event_key(
+                        &f.subject_kind,
+                        f.subject_namespace.as_deref(),
+                        &f.subject_name,
+                    ))
+                    .or_default()
+                    .push((f.time_key.clone(), entry));
             }
             groups
                 .entry(obj.kind.clone())

@@ -58,7 +58,10 @@ pub(crate) fn api_group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
-/// One object, parsed once; `json` is its compact JSON text, shared so a tool call never re-serializes.
+/// One object: the fields indexes and checks need, extracted once, and its compact JSON text,
+/// shared so a tool call never re-serializes. NB: no parsed `serde_json::Value` is kept — it costs
+/// three to four times the text, and only rare callers (the LLM's EvidencePack) need one
+/// ([`StoredObject::value`] parses it).
 #[derive(Debug)]
 pub struct StoredObject {
     /// `apiVersion` as written in the snapshot.
@@ -73,13 +76,49 @@ pub struct StoredObject {
     pub uid: Option<String>,
     /// `metadata.labels` (string values only, as the API server stores them).
     pub labels: BTreeMap<String, String>,
-    /// The whole object.
-    pub value: serde_json::Value,
-    /// `value` as compact JSON text.
+    /// `metadata.ownerReferences`, in order.
+    pub owners: Vec<OwnerRef>,
+    /// What an Event (core or `events.k8s.io`) is about, and when; `None` for other kinds.
+    pub event: Option<EventFacts>,
+    /// The whole object as compact JSON text.
     pub json: Arc<str>,
 }
 
+/// One `metadata.ownerReferences` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef {
+    /// `apiVersion` (may be empty when the snapshot omits it).
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `name`.
+    pub name: String,
+}
+
+/// The subject and time of an Event, for the events index and ordering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFacts {
+    /// `involvedObject` / `regarding` `apiVersion`, when given and not empty.
+    pub subject_api_version: Option<String>,
+    /// Its `kind`.
+    pub subject_kind: String,
+    /// Its `namespace`, when given and not empty.
+    pub subject_namespace: Option<String>,
+    /// Its `name`.
+    pub subject_name: String,
+    /// Its `uid`, when given and not empty.
+    pub subject_uid: Option<String>,
+    /// The latest time the event reports, normalised to sort as a time (see `sort_events`).
+    pub time_key: String,
+}
+
 impl StoredObject {
+    /// The whole object, parsed from [`StoredObject::json`] on each call (the text was written
+    /// from a valid value, so this does not fail in practice; `Null` if it ever did).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.json).unwrap_or(serde_json::Value::Null)
+    }
+
     /// Checks that `value` is a Kubernetes object (apiVersion, kind, metadata.name) and extracts
     /// what indexes and tools need from it. Every source builds its objects here, so a skill
     /// sees the same JSON text and fields whichever source answered.

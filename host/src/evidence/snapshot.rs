@@ -1,7 +1,7 @@
 //! A snapshot folder as evidence: `kubectl get -o yaml` style files read once through cap-std
 //! (so nothing outside the folder is ever opened), indexed in memory; container logs read lazily.
 
-use super::index::Index;
+use super::index::{self, Index};
 use super::kinds;
 use super::{EvidenceError, EvidenceSource, KindKey, StoredObject};
 use cap_std::fs::Dir;
@@ -538,6 +538,24 @@ pub(super) fn stored_object(value: Value) -> Result<StoredObject, String> {
                 .collect()
         })
         .unwrap_or_default();
+    let owners = metadata
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            Some(super::OwnerRef {
+                api_version: r
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .into(),
+                kind: r.get("kind")?.as_str()?.into(),
+                name: r.get("name")?.as_str()?.into(),
+            })
+        })
+        .collect();
+    let event = index::event_facts(&kind, &value);
     let json: Arc<str> = serde_json::to_string(&value)
         .map_err(|e| format!("cannot serialize: {e}"))?
         .into();
@@ -548,7 +566,8 @@ pub(super) fn stored_object(value: Value) -> Result<StoredObject, String> {
         name,
         uid,
         labels,
-        value,
+        owners,
+        event,
         json,
     })
 }

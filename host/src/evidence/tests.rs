@@ -105,7 +105,7 @@ fn loads_lists_single_objects_multi_doc_and_json() {
         .unwrap();
     assert_eq!(p.uid.as_deref(), Some("u-reviews"));
     assert_eq!(p.labels.get("app").map(String::as_str), Some("reviews"));
-    assert_eq!(p.json.as_ref(), serde_json::to_string(&p.value).unwrap());
+    assert_eq!(p.json.as_ref(), serde_json::to_string(&p.value()).unwrap());
     assert_eq!(
         p.object_ref(),
         skillbox_guest::ObjectRef::namespaced("v1", "Pod", "bookinfo", "reviews-v1-abc")
@@ -200,7 +200,7 @@ fn list_items_are_checked_one_by_one_and_typed_lists_fill_kinds() {
         .unwrap()
         .unwrap();
     assert_eq!(p.api_version, "v1");
-    assert_eq!(p.value["kind"], "Pod");
+    assert_eq!(p.value()["kind"], "Pod");
     let w = src.warnings();
     assert_eq!(w.len(), 2, "{w:?}");
     assert_eq!((w[0].file.as_str(), w[0].document), ("cms.yaml", Some(0)));
@@ -696,7 +696,7 @@ fn every_shared_scenario_loads_cleanly() {
             assert!(
                 events
                     .iter()
-                    .all(|e| e.value["involvedObject"]["name"] == name),
+                    .all(|e| e.value()["involvedObject"]["name"] == name),
                 "{}",
                 dir.display()
             );

@@ -17,8 +17,9 @@ fn object(api_version: &str, kind: &str, ns: &str, name: &str) -> Arc<StoredObje
         name: name.into(),
         uid: None,
         labels: Default::default(),
+        owners: Vec::new(),
+        event: None,
         json: value.to_string().into(),
-        value,
     })
 }
 

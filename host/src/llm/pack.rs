@@ -287,7 +287,7 @@ impl EvidencePack {
             let redacted = if o.kind.kind.eq_ignore_ascii_case("Secret") {
                 None
             } else {
-                redact_object(&o.value)
+                redact_object(&o.value())
             };
             let Some((value, n)) = redacted else {
                 self.withheld += 1;
@@ -693,8 +693,9 @@ mod tests {
             name: name.into(),
             uid: None,
             labels: BTreeMap::new(),
+            owners: Vec::new(),
+            event: None,
             json: value.to_string().into(),
-            value,
         })
     }
 
