@@ -108,6 +108,16 @@ impl Object {
         })
     }
 
+    /// Whether `needle` occurs anywhere in the object's JSON text (keys, values, escapes as
+    /// written): a cheap test before parsing, e.g. "can this rule name that host at all?".
+    /// Without text (an object built from a value), it serializes the value first.
+    pub fn mentions(&self, needle: &str) -> bool {
+        match &self.text {
+            Some(t) => memchr::memmem::find(t.as_bytes(), needle.as_bytes()).is_some(),
+            None => self.value().to_string().contains(needle),
+        }
+    }
+
     /// The JSON text, as the host sent it (or serialized from the value).
     pub fn to_json(&self) -> String {
         match &self.text {
@@ -287,6 +297,16 @@ mod tests {
             "spec":{"containers":[{"name":"c","image":"i"}]},"status":{"phase":"Running"}}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn mentions_searches_the_text_or_the_value() {
+        let p = pod();
+        assert!(p.mentions("\"image\":\"i\""));
+        assert!(p.mentions("Running"));
+        assert!(!p.mentions("Pending"));
+        let v = Object::from_value(serde_json::json!({"kind": "Pod", "x": "needle"})).unwrap();
+        assert!(v.mentions("needle") && !v.mentions("haystack"));
     }
 
     #[test]

@@ -160,6 +160,28 @@ impl Cluster {
         self.virtual_services.as_ref().and_then(|o| o.as_deref())
     }
 
+    /// The VirtualServices whose text names `needle` (a host's short name, a Gateway's name),
+    /// parsed only those: a VirtualService can route to a host or bind to a Gateway only by
+    /// naming it, and parsing is most of what a long list costs. `None` when the read failed.
+    pub fn virtual_services_naming(&mut self, needle: &str) -> Option<Vec<VirtualService>> {
+        if let Some(all) = &self.virtual_services {
+            return all.clone();
+        }
+        match tools::list_objects(kinds::VS, None, "") {
+            Ok(objs) => Some(
+                objs.iter()
+                    .filter(|o| o.mentions(needle))
+                    .map(VirtualService::parse)
+                    .collect(),
+            ),
+            Err(ToolError::NotFound(_)) => Some(Vec::new()),
+            Err(e) => {
+                self.gap(&format!("list {}", kinds::VS), &e);
+                None
+            }
+        }
+    }
+
     /// Service `ns/name`.
     pub fn service(&mut self, ns: &str, name: &str) -> Lookup<ServiceView> {
         let key = (ns.to_string(), name.to_string());

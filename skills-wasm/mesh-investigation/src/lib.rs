@@ -318,11 +318,15 @@ fn check_dr(ctx: &mut Ctx, dr: &DestinationRule, out: &mut Vec<Finding>) {
         HostTarget::Entry => None,
         HostTarget::Service(s) => Some(s),
     };
-    let vss = ctx
-        .cl
-        .virtual_services()
-        .map(<[_]>::to_vec)
-        .unwrap_or_default();
+    // NB: a route names the host by its short name or an FQDN that starts with it; a wildcard
+    // DestinationRule host can match any name, so then every VirtualService is read.
+    let short = dr.fqdn.split('.').next().unwrap_or_default();
+    let vss = if hosts::is_wildcard(&dr.fqdn) || short.is_empty() {
+        ctx.cl.virtual_services().map(<[_]>::to_vec)
+    } else {
+        ctx.cl.virtual_services_naming(short)
+    }
+    .unwrap_or_default();
     for vs in &vss {
         let mut routed = false;
         for i in 0..vs.dests.len() {
@@ -351,11 +355,10 @@ fn check_gateway(ctx: &mut Ctx, gw: &Object, out: &mut Vec<Finding>) {
     let (ns, name) = (gw.namespace().unwrap_or_default(), gw.name());
     let bound: Vec<VirtualService> = ctx
         .cl
-        .virtual_services()
+        .virtual_services_naming(name)
         .unwrap_or_default()
-        .iter()
+        .into_iter()
         .filter(|v| v.bound_to(ns, name))
-        .cloned()
         .collect();
     if bound.is_empty() && ctx.cl.gaps.is_empty() {
         out.push(
