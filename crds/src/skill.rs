@@ -327,8 +327,11 @@ pub enum ManifestError {
 /// dropping an apiVersion prefix counts.
 pub fn names_secret(kind: &str) -> bool {
     let k = kind.trim().to_ascii_lowercase();
-    let last = k.rsplit('/').next().unwrap_or(&k);
-    last.trim_start().starts_with("secret")
+    // NB: every `/`-separated part counts, not only the last: the CEL rule
+    // `^[ ]*(.*/)?[ ]*secret` refuses `Secret/x` too, and a Skill the API server refuses must
+    // not pass `validate` (fuzz/regressions/manifest/target-kind-secret-slash.json).
+    k.split('/')
+        .any(|part| part.trim_start().starts_with("secret"))
 }
 
 impl SkillSpec {

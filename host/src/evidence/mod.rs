@@ -10,6 +10,7 @@ mod kinds;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod yaml;
 
 pub use index::sort_events;
 pub use kinds::resolve_among;

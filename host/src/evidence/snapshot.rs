@@ -354,7 +354,12 @@ fn parse_file(rel: &str, bytes: Vec<u8>) -> FileResult {
         }
     }
     for (i, chunk) in split_yaml_documents(text) {
-        match serde_yaml_ng::from_str::<Value>(chunk) {
+        // The fast path takes nearly every kubectl document; the rest goes to serde_yaml_ng.
+        let parsed = match super::yaml::parse_document(chunk) {
+            Some(doc) => Ok(doc),
+            None => serde_yaml_ng::from_str::<Value>(chunk),
+        };
+        match parsed {
             Ok(doc) => add_document(rel, i, doc, &mut result),
             Err(e) => {
                 let message = match &json_error {
@@ -376,7 +381,7 @@ fn parse_file(rel: &str, bytes: Vec<u8>) -> FileResult {
 /// documents with no content. Parsing each document on its own means one malformed document
 /// cannot hide the ones after it. A marker at column 0 always ends a document in YAML, even
 /// inside a block scalar, so splitting on lines is exact.
-fn split_yaml_documents(text: &str) -> Vec<(usize, &str)> {
+pub(super) fn split_yaml_documents(text: &str) -> Vec<(usize, &str)> {
     let mut chunks: Vec<&str> = Vec::new();
     let (mut start, mut offset) = (0usize, 0usize);
     // True at the stream's start and after `...`: blank text there is not a document, so the

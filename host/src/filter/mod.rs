@@ -335,16 +335,21 @@ fn unique_in_pack(want: &ObjectRef, pack: &EvidencePack) -> Option<ObjectRef> {
     found.cloned()
 }
 
-/// `Kind ns/name` as the model wrote it, made safe to quote in a note.
+/// `Kind ns/name` as the model wrote it, made safe to quote in a note (withheld when it reads as
+/// a command).
 fn shown_ref(r: &ObjectRef) -> String {
     let part = |s: &str| {
         let (redacted, _) = redact_text(&sanitize::plain_text(s));
         sanitize::bound(redacted, 63).0
     };
-    match &r.namespace {
+    let shown = match &r.namespace {
         Some(ns) => format!("{} {}/{}", part(&r.kind), part(ns), part(&r.name)),
         None => format!("{} {}", part(&r.kind), part(&r.name)),
+    };
+    if find_mutation(&shown).is_some() {
+        return format!("an object {}", sanitize::WITHHELD);
     }
+    shown
 }
 
 /// `v1`, `apps/v1`, `networking.istio.io/v1beta1`: the shape of an apiVersion, so that an object

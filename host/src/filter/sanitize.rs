@@ -136,12 +136,20 @@ pub(crate) fn bound(s: String, max_chars: usize) -> (String, bool) {
     (out, true)
 }
 
-/// Model-written text quoted inside a filter note: plain, redacted, short, in double quotes.
+/// Model-written text quoted inside a filter note: plain, redacted, short, in double quotes; or
+/// [`WITHHELD`] when it reads as a command, which a note must not carry into the report any more
+/// than a finding may (fuzz/regressions/output_filter/).
 pub(crate) fn quote_untrusted(s: &str, max_chars: usize) -> String {
     let (redacted, _) = crate::redact::redact_text(&plain_text(s));
     let (short, _) = bound(redacted.replace('"', "'"), max_chars);
+    if super::find_mutation(&short).is_some() {
+        return WITHHELD.to_string();
+    }
     format!("\"{short}\"")
 }
+
+/// What a note says instead of model-written text that reads as a command.
+pub(crate) const WITHHELD: &str = "(text withheld: it reads as a command)";
 
 fn is_invisible(c: char) -> bool {
     matches!(

@@ -15,7 +15,9 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
-use super::http::{build_client, count, decode_json, join_url, require_object, send_raw, snippet};
+use super::http::{
+    build_client, count, decode_json, join_url, require_object, scrub, send_raw, snippet,
+};
 use super::retry::ProviderOptions;
 use super::{Answer, CompletionRequest, ErrorClass, LlmError, Usage};
 
@@ -136,7 +138,11 @@ pub fn answer_from_reply(
     secret: Option<&str>,
 ) -> Result<Answer, LlmError> {
     let reply = decode_json(NAME, status, headers, body, secret)?;
-    parse_response(&reply, tool_name, model)
+    // NB: a 200 body can echo the key too (fuzz/regressions/anthropic_response/).
+    parse_response(&reply, tool_name, model).map_err(|mut e| {
+        e.message = scrub(&e.message, secret);
+        e
+    })
 }
 
 /// Turns a 200 Messages reply into an answer, or classifies why it is not one.
