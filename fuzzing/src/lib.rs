@@ -13,7 +13,7 @@ mod llm;
 mod outcome;
 mod package;
 
-pub use evidence::{label_selector, snapshot};
+pub use evidence::{label_selector, snapshot, yaml_fast_path};
 pub use llm::{anthropic_response, ollama_response, openai_response, output_filter};
 pub use outcome::{outcome_check, wasm_outcome};
 pub use package::{cel_names_secret, manifest, skill_md};
@@ -24,6 +24,7 @@ pub type Property = fn(&[u8]);
 /// Every target by name, as `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/` know it.
 pub const TARGETS: &[(&str, Property)] = &[
     ("snapshot", snapshot),
+    ("yaml_fast_path", yaml_fast_path),
     ("skill_md", skill_md),
     ("manifest", manifest),
     ("outcome_check", outcome_check),

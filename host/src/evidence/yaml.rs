@@ -37,7 +37,7 @@ const MAX_KEY_BYTES: usize = 1024;
 /// `Some(value)` only when the document is entirely within the subset this parser understands;
 /// then `value` equals what `serde_yaml_ng::from_str::<serde_json::Value>(doc)` returns. `None`
 /// otherwise (the caller then uses serde_yaml_ng), never a wrong value, never a panic.
-pub(crate) fn parse_document(doc: &str) -> Option<Value> {
+pub fn parse_document(doc: &str) -> Option<Value> {
     if !chars_supported(doc.as_bytes()) {
         return None;
     }

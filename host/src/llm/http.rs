@@ -420,7 +420,15 @@ fn parse_http_date(value: &str) -> Option<u64> {
     let h: u64 = hms.next()?.parse().ok()?;
     let m: u64 = hms.next()?.parse().ok()?;
     let s: u64 = hms.next()?.parse().ok()?;
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+    // NB: IMF-fixdate years have four digits; a longer one overflowed the arithmetic below
+    // (fuzz/regressions/*_response/retry-after-year-overflow).
+    if parts.next()? != "GMT"
+        || !(1..=31).contains(&day)
+        || !(0..=9999).contains(&year)
+        || h > 23
+        || m > 59
+        || s > 60
+    {
         return None;
     }
     // Days from civil (Howard Hinnant's algorithm).
