@@ -90,7 +90,11 @@ fn main() {
     // cores flushed) on every call: −10% on the smallest calls (BENCHMARKS.md).
     cmd.env(
         "CARGO_ENCODED_RUSTFLAGS",
-        ["-Ctarget-feature=+simd128", "-Clink-arg=--initial-memory=2097152"].join("\x1f"),
+        [
+            "-Ctarget-feature=+simd128",
+            "-Clink-arg=--initial-memory=2097152",
+        ]
+        .join("\x1f"),
     );
     let status = cmd.status().unwrap_or_else(|e| {
         panic!("cannot run cargo to build the skills for {TARGET}: {e}");
