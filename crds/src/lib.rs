@@ -6,6 +6,7 @@
 //! ([`Grants::resources`]), which kinds it investigates and how much it may spend.
 #![deny(missing_docs)]
 
+mod bounds;
 pub mod conditions;
 mod investigation;
 mod model_provider;

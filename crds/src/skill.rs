@@ -5,6 +5,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// A skill the platform team installed: where its component comes from and what it may do.
 ///
@@ -308,6 +309,15 @@ pub enum ManifestError {
         /// The kind as written.
         kind: String,
     },
+    /// A string, list or number outside the CRD schema's bounds (`maxLength`, `maxItems`,
+    /// `minimum`, a set listing an item twice), which the API server would refuse.
+    #[error("{path} {problem}")]
+    Bound {
+        /// The field, e.g. `spec.grants.resources[0].namespaces`.
+        path: String,
+        /// What the schema allows, e.g. `has 65 items; at most 64 are allowed`.
+        problem: String,
+    },
     /// Limits out of range.
     #[error("spec.limits.{field} must be between {min} and {max}, got {value}")]
     Limit {
@@ -423,7 +433,29 @@ impl SkillSpec {
                 });
             }
         }
-        Ok(())
+        self.check_schema_bounds()
+    }
+
+    /// The generated CRD schema's bounds, which the API server enforces before any CEL rule.
+    fn check_schema_bounds(&self) -> Result<(), ManifestError> {
+        static SPEC_SCHEMA: OnceLock<Option<serde_json::Value>> = OnceLock::new();
+        let schema = SPEC_SCHEMA.get_or_init(|| {
+            use kube::CustomResourceExt;
+            let crd = serde_json::to_value(Skill::crd()).ok()?;
+            crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec")
+                .cloned()
+        });
+        // The schema is generated from these types; it is always there (a test says so).
+        let (Some(schema), Ok(value)) = (schema, serde_json::to_value(self)) else {
+            return Ok(());
+        };
+        match crate::bounds::first_violation(schema, &value, "spec") {
+            Some(v) => Err(ManifestError::Bound {
+                path: v.path,
+                problem: v.problem,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -506,6 +538,54 @@ targets: [{kind: Pod}]
             "codePrefix: a.\nmodule: {builtin: x}\ngrants: {tools: [delete-object]}\ntargets: [{kind: Pod}]",
         );
         assert!(r.unwrap_err().to_string().contains("delete-object"));
+    }
+
+    #[test]
+    fn schema_bounds_are_checked_as_the_api_server_checks_them() {
+        let bound = |s: &SkillSpec| match s.validate() {
+            Err(ManifestError::Bound { path, problem }) => format!("{path} {problem}"),
+            other => panic!("expected a bound violation, got {other:?}"),
+        };
+        let mut s = spec();
+        s.grants.resources[0].namespaces = (0..65).map(|i| format!("ns-{i}")).collect();
+        assert_eq!(
+            bound(&s),
+            "spec.grants.resources[0].namespaces has 65 items; at most 64 are allowed"
+        );
+        s.grants.resources[0].namespaces.truncate(64);
+        s.validate().unwrap();
+        s.grants.resources[0].namespaces[3] = "n".repeat(64);
+        assert_eq!(
+            bound(&s),
+            "spec.grants.resources[0].namespaces[3] is 64 characters long; at most 63 are allowed"
+        );
+
+        let mut s = spec();
+        s.code_prefix = format!("{}.", "a".repeat(63));
+        assert!(bound(&s).starts_with("spec.codePrefix is 64 characters long"));
+
+        let mut s = spec();
+        s.targets = (0..17)
+            .map(|i| TargetKind {
+                kind: format!("Kind{i}"),
+                group: None,
+            })
+            .collect();
+        assert_eq!(
+            bound(&s),
+            "spec.targets has 17 items; at most 16 are allowed"
+        );
+
+        let mut s = spec();
+        s.grants.tools.push(Tool::GetObject);
+        assert_eq!(
+            bound(&s),
+            "spec.grants.tools lists \"get-object\" twice; it is a set"
+        );
+
+        let mut s = spec();
+        s.version = Some("v".repeat(65));
+        assert!(bound(&s).starts_with("spec.version is 65 characters long"));
     }
 
     #[test]
