@@ -16,7 +16,25 @@ mod package;
 pub use evidence::{label_selector, snapshot, yaml_fast_path};
 pub use llm::{anthropic_response, ollama_response, openai_response, output_filter};
 pub use outcome::{outcome_check, wasm_outcome};
-pub use package::{cel_names_secret, manifest, skill_md};
+pub use package::{manifest, skill_md};
+
+/// A fixture's object as every evidence source stores it.
+pub(crate) fn stored(value: serde_json::Value) -> std::sync::Arc<skillbox::evidence::StoredObject> {
+    std::sync::Arc::new(
+        skillbox::evidence::StoredObject::from_value(value)
+            .expect("the fixture's objects are objects"),
+    )
+}
+
+/// No control character (what every bounded text the host keeps must be).
+pub(crate) fn is_clean(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// Length in characters, as report.md's bounds count.
+pub(crate) fn chars(s: &str) -> usize {
+    s.chars().count()
+}
 
 /// A property: panics when the input shows it does not hold.
 pub type Property = fn(&[u8]);

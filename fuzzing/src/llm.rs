@@ -1,6 +1,7 @@
 //! The LLM path: what a provider's reply becomes (answer or classified error), and what of an
 //! answer the output filter lets into a report.
 
+use crate::{chars, is_clean, stored};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
 use skillbox::filter::{self, MAX_CODE, MAX_LINE, MAX_LINES, MAX_RESOURCES, MAX_SUMMARY};
@@ -10,19 +11,12 @@ use skillbox::report::{MAX_FINDINGS, ReportFinding};
 use skillbox::tools::ToolRead;
 use skillbox_crds::Tool;
 use skillbox_guest::{ObjectRef, Severity};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// Notes the filter keeps, plus the one that counts the rest.
 const MAX_NOTES: usize = 101;
 /// Longest note, in characters: fixed words and a few bounded quotes.
 const MAX_NOTE: usize = 1024;
-
-fn stored(value: Value) -> Arc<skillbox::evidence::StoredObject> {
-    Arc::new(
-        skillbox::evidence::StoredObject::from_value(value)
-            .expect("the fixture's objects are objects"),
-    )
-}
 
 /// What one investigation let the LLM see: a Pod target, what workload-health read (a Pod with
 /// its ReplicaSet owner, a ConfigMap, a Secret the pack must withhold), a finding, and prose.
@@ -81,14 +75,6 @@ fn pack() -> &'static EvidencePack {
         )];
         EvidencePack::build(&target, &reads, &[finding], &prose, 20_000)
     })
-}
-
-fn is_clean(s: &str) -> bool {
-    !s.chars().any(char::is_control)
-}
-
-fn chars(s: &str) -> usize {
-    s.chars().count()
 }
 
 /// Kept free text: bounded, single-line, no command, nothing secret-like left to mask.

@@ -2,6 +2,7 @@
 //! by a real component across the wasm boundary (`wasm_outcome`).
 
 use crate::generate;
+use crate::{chars, is_clean, stored};
 use serde_json::json;
 use skillbox::check::{self, CheckedOutcome, MAX_REJECTIONS};
 use skillbox::engine::{CallError, EngineConfig, LoadedSkill, SkillEngine};
@@ -40,10 +41,6 @@ struct Fixture {
     reads: Vec<ToolRead>,
     known: Known,
     pool: Vec<ObjectRef>,
-}
-
-fn stored(value: serde_json::Value) -> Arc<StoredObject> {
-    Arc::new(StoredObject::from_value(value).expect("the fixture's objects are objects"))
 }
 
 fn fixture() -> &'static Fixture {
@@ -110,14 +107,6 @@ pub fn outcome_check(data: &[u8]) {
     };
     let checked = check::check(prefix, &fx.target, &fx.reads, outcome.clone());
     assert_checked(prefix, &fx.known, &outcome, &checked);
-}
-
-fn is_clean(s: &str) -> bool {
-    !s.chars().any(char::is_control)
-}
-
-fn chars(s: &str) -> usize {
-    s.chars().count()
 }
 
 /// The bounds and rules every checked outcome obeys, given the outcome the skill returned.

@@ -81,7 +81,7 @@ pub fn skill_md(data: &[u8]) {
 
 /// Whether the API server's CEL rule `!k.lowerAscii().matches('^[ ]*(.*/)?[ ]*secret')` refuses
 /// `kind`, evaluated as RE2 does (`.` stops at a newline; `^` is the start of the text).
-pub fn cel_names_secret(kind: &str) -> bool {
+fn cel_names_secret(kind: &str) -> bool {
     let k = kind.to_ascii_lowercase();
     let secret_after = |rest: &str| rest.trim_start_matches(' ').starts_with("secret");
     if secret_after(&k) {

@@ -154,6 +154,17 @@ pub enum Verdict {
     Inconclusive,
 }
 
+impl Verdict {
+    /// The verdict's word in reports (its serialized form).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Resolved => "resolved",
+            Verdict::Healthy => "healthy",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
 /// What `investigate` returns: a verdict and the findings behind it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {

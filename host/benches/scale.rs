@@ -32,16 +32,13 @@ fn resident() -> u64 {
 
 /// Child mode: load the folder once and print `objects micros resident_growth_bytes`.
 fn child_load(dir: &Path) {
-    let before = resident();
-    let t = Instant::now();
-    let snap = SnapshotSource::load(dir).expect("the snapshot loads");
-    let micros = t.elapsed().as_micros();
-    let after = resident();
+    let (snap, cost) = skillbox::bench::load_snapshot(dir).expect("the snapshot loads");
     assert!(snap.warnings().is_empty(), "{:?}", snap.warnings());
     println!(
-        "{} {micros} {}",
-        snap.object_count(),
-        after.saturating_sub(before)
+        "{} {} {}",
+        cost.objects,
+        cost.load_micros,
+        cost.resident_bytes.unwrap_or(0)
     );
 }
 

@@ -4,7 +4,7 @@
 
 use crate::engine::{LoadedSkill, SkillRun};
 use crate::evidence::{EvidenceSource, SnapshotSource};
-use crate::investigate::{resolve_target, select_skills};
+use crate::investigate::find_skill;
 use serde::Serialize;
 use skillbox_guest::ObjectRef;
 use std::collections::BTreeMap;
@@ -161,7 +161,7 @@ pub fn load_snapshot(path: &std::path::Path) -> Result<(SnapshotSource, Snapshot
     Ok((snap, cost))
 }
 
-fn micros(d: Duration) -> u64 {
+pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
@@ -174,22 +174,28 @@ fn targets(
     let mut out = Vec::new();
     if !args.targets.is_empty() {
         for t in &args.targets {
-            let (kind, name) = t
-                .split_once('/')
-                .ok_or_else(|| format!("target {t:?}: expected KIND/NAME"))?;
-            let target = resolve_target(evidence, kind, args.namespace.as_deref(), name)
-                .map_err(|e| e.to_string())?;
-            let key = evidence.resolve_kind(kind).map_err(|e| e.to_string())?;
-            for s in select_skills(skills, &key, &args.skill).map_err(|e| e.to_string())? {
+            let (target, selected) = crate::cli::target_and_skills(
+                skills,
+                evidence,
+                t,
+                args.namespace.as_deref(),
+                &args.skill,
+            )?;
+            for s in selected {
                 out.push((Arc::clone(s), target.clone()));
             }
         }
         return Ok(out);
     }
-    for skill in skills {
-        if !args.skill.is_empty() && !args.skill.iter().any(|n| n == skill.name()) {
-            continue;
-        }
+    let chosen: Vec<&Arc<LoadedSkill>> = if args.skill.is_empty() {
+        skills.iter().collect()
+    } else {
+        args.skill
+            .iter()
+            .map(|n| find_skill(skills, n).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?
+    };
+    for skill in chosen {
         for t in &skill.spec().targets {
             let query = match t.group.as_deref() {
                 Some(g) if !g.is_empty() => format!("{}.{g}", t.kind),
@@ -205,9 +211,12 @@ fn targets(
             let take = args.sample.min(n);
             for i in 0..take {
                 let (ns, name) = &names[i * n / take];
-                let target = resolve_target(evidence, &query, ns.as_deref(), name)
-                    .map_err(|e| e.to_string())?;
-                out.push((Arc::clone(skill), target));
+                if let Some(o) = evidence
+                    .get(&key, ns.as_deref(), name)
+                    .map_err(|e| e.to_string())?
+                {
+                    out.push((Arc::clone(skill), o.object_ref()));
+                }
             }
         }
     }
@@ -218,13 +227,6 @@ fn targets(
         );
     }
     Ok(out)
-}
-
-fn label(t: &ObjectRef) -> String {
-    match &t.namespace {
-        Some(ns) => format!("{} {ns}/{}", t.kind, t.name),
-        None => format!("{} {}", t.kind, t.name),
-    }
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -264,9 +266,9 @@ pub fn bench(
         let Some(last) = last else { continue };
         per_target.push(TargetCost {
             skill: skill.name().to_string(),
-            target: label(&target),
+            target: target.to_string(),
             result: match &last.outcome {
-                Ok(o) => format!("{:?}", o.verdict).to_lowercase(),
+                Ok(o) => o.verdict.as_str().to_string(),
                 Err(e) => e.class().to_string(),
             },
             p50_micros: percentile(&times, 0.5),

@@ -11,11 +11,9 @@ use skillbox_guest::{Finding, ObjectRef, Outcome, Severity, Verdict};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Text bounds of report.md.
-const MAX_SUMMARY: usize = 512;
-const MAX_LINE: usize = 1024;
-const MAX_LINES: usize = 20;
-const MAX_RESOURCES: usize = 20;
+use crate::filter::{MAX_LINE, MAX_LINES, MAX_RESOURCES, MAX_SUMMARY};
+
+/// Longest skill finding code (the LLM's codes, `llm.` included, are held to 64: `filter::MAX_CODE`).
 const MAX_CODE: usize = 128;
 /// Rejections listed per skill call; the rest are counted in one last entry.
 pub const MAX_REJECTIONS: usize = 20;
@@ -87,14 +85,6 @@ impl Rejection {
     }
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Resolved => "resolved",
-        Verdict::Healthy => "healthy",
-        Verdict::Inconclusive => "inconclusive",
-    }
-}
-
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -127,8 +117,8 @@ impl fmt::Display for Rejection {
                 write!(
                     f,
                     "verdict {} {why}: taken as {}",
-                    verdict_word(*claimed),
-                    verdict_word(*taken)
+                    claimed.as_str(),
+                    taken.as_str()
                 )
             }
             Rejection::More { count } => write!(f, "{count} more rejections not listed"),

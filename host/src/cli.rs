@@ -14,6 +14,7 @@ use crate::llm::{
 use crate::package::{MANIFEST_FILE, SKILL_MD_FILE, SkillPackage};
 use crate::report::Report;
 use clap::{Parser, Subcommand, ValueEnum};
+use skillbox_guest::ObjectRef;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -294,13 +295,7 @@ fn cmd_bench(
     err: &mut dyn Write,
 ) -> Result<i32, String> {
     let (snap, cost) = crate::bench::load_snapshot(&a.snapshot)?;
-    if !snap.warnings().is_empty() {
-        let _ = writeln!(
-            err,
-            "warning: {} documents skipped while loading (see `skillbox investigate` for each)",
-            snap.warnings().len()
-        );
-    }
+    print_snapshot_warnings(&snap, err);
     let skills = load_skills(engine, &a.skills)?;
     let report = crate::bench::bench(&skills, Arc::new(snap), cost, a)?;
     let text = match a.output {
@@ -354,6 +349,12 @@ fn package_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 fn load_snapshot(path: &Path, err: &mut dyn Write) -> Result<Arc<SnapshotSource>, String> {
     let snap = SnapshotSource::load(path).map_err(|e| format!("snapshot: {e}"))?;
+    print_snapshot_warnings(&snap, err);
+    Ok(Arc::new(snap))
+}
+
+/// Each document the snapshot skipped, with its file and why.
+fn print_snapshot_warnings(snap: &SnapshotSource, err: &mut dyn Write) {
     for w in snap.warnings() {
         let doc = w
             .document
@@ -361,7 +362,6 @@ fn load_snapshot(path: &Path, err: &mut dyn Write) -> Result<Arc<SnapshotSource>
             .unwrap_or_default();
         let _ = writeln!(err, "warning: {}{doc}: {} (skipped)", w.file, w.message);
     }
-    Ok(Arc::new(snap))
 }
 
 fn split_target(target: &str) -> Result<(&str, &str), String> {
@@ -388,6 +388,25 @@ impl LlmChoice {
     }
 }
 
+/// The object a `KIND/NAME` argument names (in `namespace`, else `default`) and the skills that
+/// investigate it (only those named in `only`, when any are).
+pub(crate) fn target_and_skills<'a>(
+    skills: &'a [Arc<LoadedSkill>],
+    evidence: &dyn EvidenceSource,
+    target: &str,
+    namespace: Option<&str>,
+    only: &[String],
+) -> Result<(ObjectRef, Vec<&'a Arc<LoadedSkill>>), String> {
+    let (kind, name) = split_target(target)?;
+    let ns = namespace.unwrap_or("default");
+    let target = resolve_target(evidence, kind, Some(ns), name).map_err(|e| e.to_string())?;
+    let key = evidence
+        .resolve_kind(&target.kind)
+        .map_err(|e| e.to_string())?;
+    let selected = select_skills(skills, &key, only).map_err(|e| e.to_string())?;
+    Ok((target, selected))
+}
+
 fn run_investigation(
     skills: &[Arc<LoadedSkill>],
     evidence: Arc<SnapshotSource>,
@@ -396,14 +415,7 @@ fn run_investigation(
     only: &[String],
     llm: LlmChoice,
 ) -> Result<Report, String> {
-    let (kind, name) = split_target(target)?;
-    let ns = namespace.unwrap_or("default");
-    let target =
-        resolve_target(evidence.as_ref(), kind, Some(ns), name).map_err(|e| e.to_string())?;
-    let key = evidence
-        .resolve_kind(&target.kind)
-        .map_err(|e| e.to_string())?;
-    let selected = select_skills(skills, &key, only).map_err(|e| e.to_string())?;
+    let (target, selected) = target_and_skills(skills, evidence.as_ref(), target, namespace, only)?;
     let evidence: Arc<dyn EvidenceSource> = evidence;
     let mut det = investigate_deterministic(&selected, evidence, &target);
     if let Some(provider) = &llm.provider

@@ -182,19 +182,30 @@ pub fn targets_kind(skill: &LoadedSkill, kind: &KindKey) -> bool {
     })
 }
 
+/// The installed skill called `name`.
+pub fn find_skill<'a>(
+    installed: &'a [Arc<LoadedSkill>],
+    name: &str,
+) -> Result<&'a Arc<LoadedSkill>, InvestigateError> {
+    installed
+        .iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| InvestigateError::UnknownSkill {
+            name: name.to_string(),
+            installed: installed
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
 /// Picks the skills to run: every one targeting the kind, or exactly those named.
 pub fn select_skills<'a>(
     installed: &'a [Arc<LoadedSkill>],
     kind: &KindKey,
     only: &[String],
 ) -> Result<Vec<&'a Arc<LoadedSkill>>, InvestigateError> {
-    let names = || {
-        installed
-            .iter()
-            .map(|s| s.name().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let kinds_of = |s: &LoadedSkill| {
         s.spec()
             .targets
@@ -206,12 +217,7 @@ pub fn select_skills<'a>(
     if !only.is_empty() {
         let mut out = Vec::new();
         for n in only {
-            let s = installed.iter().find(|s| s.name() == n).ok_or_else(|| {
-                InvestigateError::UnknownSkill {
-                    name: n.clone(),
-                    installed: names(),
-                }
-            })?;
+            let s = find_skill(installed, n)?;
             if !targets_kind(s, kind) {
                 return Err(InvestigateError::SkillNotForKind {
                     name: n.clone(),

@@ -187,12 +187,7 @@ impl Report {
                 let _ = writeln!(s, "    suggestion: {sg}");
             }
         }
-        let verdict = match self.verdict {
-            Verdict::Resolved => "resolved",
-            Verdict::Healthy => "healthy",
-            Verdict::Inconclusive => "inconclusive",
-        };
-        let _ = writeln!(s, "Verdict: {verdict}");
+        let _ = writeln!(s, "Verdict: {}", self.verdict.as_str());
         for k in &self.skills {
             let _ = write!(
                 s,

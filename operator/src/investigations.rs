@@ -77,9 +77,9 @@ pub async fn reconcile(
     };
     let (action, event) = match outcome {
         Outcome::Report(report, degraded) => {
-            let verdict = format!("{:?}", report.verdict).to_lowercase();
-            span.record("verdict", verdict.as_str());
-            ctx.metrics.investigation(&verdict);
+            let verdict = report.verdict.as_str();
+            span.record("verdict", verdict);
+            ctx.metrics.investigation(verdict);
             for s in &report.skills {
                 ctx.metrics.skill_call(
                     &s.name,

@@ -758,23 +758,7 @@ impl EvidenceSource for LiveSource {
         });
         let mut out: Vec<Arc<StoredObject>> = events
             .iter()
-            .filter(|e| {
-                let have = e
-                    .event
-                    .as_ref()
-                    .and_then(|f| f.subject_api_version.as_deref());
-                match (group, have) {
-                    (Some(want), Some(have)) => api_group(have) == want,
-                    _ => true,
-                }
-            })
-            .filter(|e| {
-                let have = e.event.as_ref().and_then(|f| f.subject_uid.as_deref());
-                match (uid.as_deref(), have) {
-                    (Some(want), Some(have)) => want == have,
-                    _ => true,
-                }
-            })
+            .filter(|e| e.event_about(group, uid.as_deref()))
             .cloned()
             .collect();
         sort_events(&mut out);

@@ -4,7 +4,10 @@
 //! RootSync — broken with KNV2009 (its reconciler may not patch the Gateway of one Bookinfo
 //! namespace), exactly as the public `rootsync-knv2009-forbidden` scenario.
 
-use crate::k8s::{Ctx, Node, PodInput, PodState, Proxy, owner_ref, pod, proxy_container, smap};
+use crate::Target;
+use crate::k8s::{
+    self, Ctx, Node, PodInfo, PodInput, PodState, Proxy, owner_ref, pod, proxy_container, smap,
+};
 use crate::rng::Rng;
 use crate::time::{DAY, HOUR, MINUTE, NOW, rfc3339};
 use serde_json::{Value, json};
@@ -22,7 +25,7 @@ pub fn nodes_for(namespaces: usize) -> usize {
 
 /// The cluster's CA bundle (what `kube-root-ca.crt` and `istio-ca-root-cert` hold).
 pub fn ca(seed: u64) -> String {
-    crate::k8s::pem(&mut Ctx::new(Rng::stream(seed, CA_STREAM), 0))
+    k8s::pem(&mut Ctx::new(Rng::stream(seed, CA_STREAM), 0))
 }
 
 /// `count` nodes: their facts for scheduling pods, and the Node objects.
@@ -172,53 +175,21 @@ impl B<'_> {
             .push(v);
     }
 
-    fn meta(&mut self, ns: &str, name: &str, created: i64) -> Value {
-        json!({
-            "creationTimestamp": rfc3339(created),
-            "name": name,
-            "namespace": ns,
-            "resourceVersion": self.ctx.rv(),
-            "uid": self.ctx.rng.uid(),
-        })
-    }
-
-    fn namespace(&mut self, name: &str, extra_labels: &[(&str, &str)], created: i64, ca: &str) {
-        let mut labels = smap(extra_labels);
-        labels["kubernetes.io/metadata.name"] = json!(name);
-        let ns = json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "creationTimestamp": rfc3339(created),
-                "labels": labels,
-                "name": name,
-                "resourceVersion": self.ctx.rv(),
-                "uid": self.ctx.rng.uid(),
-            },
-            "spec": {"finalizers": ["kubernetes"]},
-            "status": {"phase": "Active"},
-        });
+    fn namespace(&mut self, name: &str, labels: &[(&str, &str)], created: i64, ca: &str) {
+        let ns = k8s::namespace(&mut self.ctx, name, labels, created);
         self.base.namespaces.push(ns);
-        let meta = self.meta(name, "default", created);
+        let meta = self.ctx.meta(name, "default", created);
         self.push(
             name,
             "serviceaccounts",
             json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}),
         );
-        let mut meta = self.meta(name, "kube-root-ca.crt", created);
-        meta["annotations"] = smap(&[(
-            "kubernetes.io/description",
-            "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.",
-        )]);
-        self.push(
-            name,
-            "configmaps",
-            json!({"apiVersion": "v1", "data": {"ca.crt": ca}, "kind": "ConfigMap", "metadata": meta}),
-        );
+        let root_ca = k8s::kube_root_ca(&mut self.ctx, name, created, ca);
+        self.push(name, "configmaps", root_ca);
     }
 
     fn service_account(&mut self, ns: &str, name: &str, labels: &[(&str, &str)]) {
-        let mut meta = self.meta(ns, name, self.installed);
+        let mut meta = self.ctx.meta(ns, name, self.installed);
         if !labels.is_empty() {
             meta["labels"] = smap(labels);
         }
@@ -229,8 +200,8 @@ impl B<'_> {
         );
     }
 
-    /// A single-replica Deployment with its ReplicaSet and running pod; returns the pod's
-    /// (name, uid, ip, node name, zone).
+    /// A single-replica Deployment with its ReplicaSet and running pod; returns the pod (its
+    /// Service's endpoint).
     fn workload(
         &mut self,
         ns: &str,
@@ -238,15 +209,14 @@ impl B<'_> {
         labels: &Value,
         selector: &Value,
         template: Value,
-    ) -> (String, String, String, String, &'static str) {
+    ) -> PodInfo {
         let hash = self.ctx.rng.suffix(10);
         let rs_name = format!("{name}-{hash}");
-        let mut dep_meta = self.meta(ns, name, self.installed);
+        let mut dep_meta = self.ctx.meta(ns, name, self.installed);
         let dep_uid = dep_meta["uid"].as_str().unwrap_or_default().to_string();
-        let mut rs_meta = self.meta(ns, &rs_name, self.installed);
+        let mut rs_meta = self.ctx.meta(ns, &rs_name, self.installed);
         let rs_uid = rs_meta["uid"].as_str().unwrap_or_default().to_string();
-        let mut tmpl = template.clone();
-        tmpl["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        let tmpl = k8s::hashed(&template, &hash);
         let node = &self.nodes[self.ctx.rng.index(self.nodes.len())];
         let created = NOW - 6 * DAY - self.ctx.rng.range(0, DAY);
         let (p, info) = pod(
@@ -295,14 +265,7 @@ impl B<'_> {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": dep_meta,
-                "spec": {
-                    "progressDeadlineSeconds": 600,
-                    "replicas": 1,
-                    "revisionHistoryLimit": 10,
-                    "selector": {"matchLabels": selector},
-                    "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}, "type": "RollingUpdate"},
-                    "template": template,
-                },
+                "spec": k8s::deployment_spec(1, selector.clone(), template),
                 "status": {
                     "availableReplicas": 1,
                     "conditions": [
@@ -320,14 +283,7 @@ impl B<'_> {
                 },
             }),
         );
-        let node_name = info.node.clone().unwrap_or_default();
-        (
-            info.name,
-            info.uid,
-            info.ip.unwrap_or_default(),
-            node_name,
-            info.zone,
-        )
+        info
     }
 
     #[allow(clippy::too_many_arguments)] // NB: the parts of one Service and its EndpointSlice.
@@ -339,38 +295,20 @@ impl B<'_> {
         selector: &Value,
         ports: Value,
         slice_ports: Value,
-        endpoint: (&str, &str, &str, &str, &str),
+        endpoint: &PodInfo,
         load_balancer: bool,
     ) {
-        let ip = format!(
-            "10.96.{}.{}",
-            self.ctx.rng.below(256),
-            1 + self.ctx.rng.below(254)
-        );
-        let mut meta = self.meta(ns, name, self.installed);
+        let ip = self.ctx.service_ip("10.96");
+        let mut meta = self.ctx.meta(ns, name, self.installed);
         let uid = meta["uid"].as_str().unwrap_or_default().to_string();
         meta["labels"] = labels.clone();
-        let mut spec = json!({
-            "clusterIP": ip,
-            "clusterIPs": [ip],
-            "internalTrafficPolicy": "Cluster",
-            "ipFamilies": ["IPv4"],
-            "ipFamilyPolicy": "SingleStack",
-            "ports": ports,
-            "selector": selector,
-            "sessionAffinity": "None",
-            "type": "ClusterIP",
-        });
+        let mut spec = k8s::service_spec(&ip, ports, selector.clone());
         let mut status = json!({"loadBalancer": {}});
         if load_balancer {
             spec["type"] = json!("LoadBalancer");
             spec["allocateLoadBalancerNodePorts"] = json!(true);
             spec["externalTrafficPolicy"] = json!("Cluster");
-            let public = format!(
-                "34.76.{}.{}",
-                self.ctx.rng.below(256),
-                1 + self.ctx.rng.below(254)
-            );
+            let public = self.ctx.service_ip("34.76");
             status = json!({"loadBalancer": {"ingress": [{"ip": public, "ipMode": "VIP"}]}});
         }
         self.push(
@@ -378,9 +316,8 @@ impl B<'_> {
             "services",
             json!({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec, "status": status}),
         );
-        let (pod_name, pod_uid, pod_ip, node, zone) = endpoint;
         let slice = format!("{name}-{}", self.ctx.rng.suffix(5));
-        let mut meta = self.meta(ns, &slice, self.installed);
+        let mut meta = self.ctx.meta(ns, &slice, self.installed);
         let mut slice_labels = labels.clone();
         slice_labels["endpointslice.kubernetes.io/managed-by"] =
             json!("endpointslice-controller.k8s.io");
@@ -398,11 +335,11 @@ impl B<'_> {
                 "addressType": "IPv4",
                 "apiVersion": "discovery.k8s.io/v1",
                 "endpoints": [{
-                    "addresses": [pod_ip],
+                    "addresses": [endpoint.ip.as_deref().unwrap_or_default()],
                     "conditions": {"ready": true, "serving": true, "terminating": false},
-                    "nodeName": node,
-                    "targetRef": {"kind": "Pod", "name": pod_name, "namespace": ns, "uid": pod_uid},
-                    "zone": zone,
+                    "nodeName": endpoint.node.as_deref().unwrap_or_default(),
+                    "targetRef": {"kind": "Pod", "name": endpoint.name, "namespace": ns, "uid": endpoint.uid},
+                    "zone": endpoint.zone,
                 }],
                 "kind": "EndpointSlice",
                 "metadata": meta,
@@ -423,14 +360,9 @@ impl B<'_> {
             "istio-ingressgateway-service-account",
             &[("app", "istio-ingressgateway"), ("istio.io/rev", "default")],
         );
-        let mut meta = self.meta(ns, "istio-ca-root-cert", self.installed);
-        meta["labels"] = smap(&[("istio.io/config", "true")]);
-        self.push(
-            ns,
-            "configmaps",
-            json!({"apiVersion": "v1", "data": {"root-cert.pem": ca}, "kind": "ConfigMap", "metadata": meta}),
-        );
-        let mut meta = self.meta(ns, "istio", self.installed);
+        let root_cert = k8s::istio_ca_root_cert(&mut self.ctx, ns, self.installed, ca);
+        self.push(ns, "configmaps", root_cert);
+        let mut meta = self.ctx.meta(ns, "istio", self.installed);
         meta["labels"] = smap(&[
             ("install.operator.istio.io/owning-resource", "unknown"),
             ("istio.io/rev", "default"),
@@ -520,7 +452,7 @@ impl B<'_> {
                 {"name": "https-webhook", "port": 15017, "protocol": "TCP"},
                 {"name": "http-monitoring", "port": 15014, "protocol": "TCP"}
             ]),
-            (&pod.0, &pod.1, &pod.2, &pod.3, pod.4),
+            &pod,
             false,
         );
 
@@ -530,8 +462,9 @@ impl B<'_> {
             ("istio.io/rev", "default"),
             ("operator.istio.io/component", "IngressGateways"),
         ]);
-        let mut proxy = proxy_container(&Proxy::Router, "istio-ingressgateway", ns);
-        proxy["volumeMounts"] = json!(crate::k8s::proxy_mounts());
+        let proxy = proxy_container(&Proxy::Router, "istio-ingressgateway", ns);
+        let mut volumes = k8s::istio_volumes();
+        volumes.push(json!({"name": "ingressgateway-certs", "secret": {"defaultMode": 420, "optional": true, "secretName": "istio-ingressgateway-certs"}}));
         let template = json!({
             "metadata": {
                 "annotations": {
@@ -565,22 +498,7 @@ impl B<'_> {
                 "serviceAccount": "istio-ingressgateway-service-account",
                 "serviceAccountName": "istio-ingressgateway-service-account",
                 "terminationGracePeriodSeconds": 30,
-                "volumes": [
-                    {"emptyDir": {}, "name": "workload-socket"},
-                    {"emptyDir": {}, "name": "credential-socket"},
-                    {"emptyDir": {}, "name": "workload-certs"},
-                    {"emptyDir": {"medium": "Memory"}, "name": "istio-envoy"},
-                    {"emptyDir": {}, "name": "istio-data"},
-                    {"downwardAPI": {"defaultMode": 420, "items": [
-                        {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.labels"}, "path": "labels"},
-                        {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.annotations"}, "path": "annotations"}
-                    ]}, "name": "istio-podinfo"},
-                    {"name": "istio-token", "projected": {"defaultMode": 420, "sources": [
-                        {"serviceAccountToken": {"audience": "istio-ca", "expirationSeconds": 43200, "path": "istio-token"}}
-                    ]}},
-                    {"configMap": {"defaultMode": 420, "name": "istio-ca-root-cert"}, "name": "istiod-ca-cert"},
-                    {"name": "ingressgateway-certs", "secret": {"defaultMode": 420, "optional": true, "secretName": "istio-ingressgateway-certs"}}
-                ]
+                "volumes": volumes,
             }
         });
         let sel = smap(&[("app", "istio-ingressgateway"), ("istio", "ingressgateway")]);
@@ -602,7 +520,7 @@ impl B<'_> {
                 {"name": "http2", "port": 8080, "protocol": "TCP"},
                 {"name": "https", "port": 8443, "protocol": "TCP"}
             ]),
-            (&pod.0, &pod.1, &pod.2, &pod.3, pod.4),
+            &pod,
             true,
         );
     }
@@ -738,7 +656,7 @@ impl B<'_> {
         let message = format!(
             "KNV2009: failed to apply Gateway.networking.istio.io, {gateway_ns}/bookinfo-gateway: gateways.networking.istio.io \"bookinfo-gateway\" is forbidden: User \"system:serviceaccount:config-management-system:root-reconciler\" cannot patch resource \"gateways\" in API group \"networking.istio.io\" in the namespace \"{gateway_ns}\"\n\nsource: clusters/prod/{gateway_ns}/gateway.yaml\nnamespace: {gateway_ns}\nmetadata.name: bookinfo-gateway\ngroup: networking.istio.io\nversion: v1\nkind: Gateway\n\nFor more information, see https://g.co/cloud/acm-errors#knv2009"
         );
-        let mut meta = self.meta(ns, "root-sync", self.installed);
+        let mut meta = self.ctx.meta(ns, "root-sync", self.installed);
         meta["annotations"] = smap(&[("configsync.gke.io/requires-rendering", "false")]);
         meta["generation"] = json!(3);
         self.push(
@@ -813,6 +731,17 @@ impl B<'_> {
                 ],
             })],
         ));
+    }
+}
+
+/// The RootSync [`build`] breaks, named once for the namespaced-failure code path and the
+/// cluster-wide one that always plants it.
+pub fn root_sync_target() -> Target {
+    Target {
+        api_version: "configsync.gke.io/v1beta1".into(),
+        kind: "RootSync".into(),
+        namespace: Some("config-management-system".into()),
+        name: "root-sync".into(),
     }
 }
 

@@ -8,8 +8,8 @@
 //! independent of each other and of how many there are.
 
 use crate::k8s::{
-    Ctx, EventText, Involved, Node, PodInfo, PodInput, PodState, event_events_k8s_io, event_v1,
-    last_applied, owner_ref, pod, smap,
+    self, Ctx, EventText, Involved, Node, PodInfo, PodInput, PodState, event_events_k8s_io,
+    event_v1, last_applied, owner_ref, pod, smap,
 };
 use crate::plan::Failure;
 use crate::rng::Rng;
@@ -91,6 +91,20 @@ struct Owned {
     name: String,
     uid: String,
     rv: String,
+}
+
+impl Owned {
+    /// How the controllers' Events about this Deployment or ReplicaSet point at it.
+    fn involved<'a>(&'a self, api_version: &'a str, kind: &'a str, ns: &'a str) -> Involved<'a> {
+        Involved {
+            api_version,
+            kind,
+            name: &self.name,
+            namespace: ns,
+            uid: &self.uid,
+            rv: &self.rv,
+        }
+    }
 }
 
 /// One ReplicaSet revision of a Deployment: its template and its pods.
@@ -207,11 +221,17 @@ fn with_container(mut template: Value, f: impl FnOnce(&mut Value)) -> Value {
     template
 }
 
-/// The template with the pod-template-hash label a ReplicaSet adds.
-fn hashed(template: &Value, hash: &str) -> Value {
-    let mut t = template.clone();
-    t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
-    t
+/// What the kubelet records, in order, when it starts container `c` from `image` that is
+/// already on the node.
+fn start_messages(c: &str, image: &str) -> [(&'static str, String); 3] {
+    [
+        (
+            "Pulled",
+            format!("Container image \"{image}\" already present on machine"),
+        ),
+        ("Created", format!("Created container: {c}")),
+        ("Started", format!("Started container {c}")),
+    ]
 }
 
 /// Builds a namespace.
@@ -267,12 +287,7 @@ pub fn build(spec: &NsSpec) -> NsOut {
                 name,
                 "default",
             ),
-            Failure::RootSyncForbidden => target(
-                "configsync.gke.io/v1beta1",
-                "RootSync",
-                "config-management-system",
-                "root-sync",
-            ),
+            Failure::RootSyncForbidden => crate::base::root_sync_target(),
         };
         Planted {
             failure: f,
@@ -332,34 +347,16 @@ impl Ns<'_> {
     }
 
     fn meta(&mut self, name: &str, created: i64) -> Value {
-        json!({
-            "creationTimestamp": rfc3339(created),
-            "name": name,
-            "namespace": self.name,
-            "resourceVersion": self.ctx.rv(),
-            "uid": self.ctx.rng.uid(),
-        })
+        self.ctx.meta(self.name, name, created)
     }
 
     fn namespace_object(&mut self) -> Value {
-        let mut labels = Map::new();
-        if self.injected {
-            labels.insert("istio-injection".into(), json!("enabled"));
-        }
-        labels.insert("kubernetes.io/metadata.name".into(), json!(self.name));
-        json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "creationTimestamp": rfc3339(self.created),
-                "labels": labels,
-                "name": self.name,
-                "resourceVersion": self.ctx.rv(),
-                "uid": self.ctx.rng.uid(),
-            },
-            "spec": {"finalizers": ["kubernetes"]},
-            "status": {"phase": "Active"},
-        })
+        let injection: &[(&str, &str)] = if self.injected {
+            &[("istio-injection", "enabled")]
+        } else {
+            &[]
+        };
+        k8s::namespace(&mut self.ctx, self.name, injection, self.created)
     }
 
     fn service_accounts(&mut self) {
@@ -379,23 +376,11 @@ impl Ns<'_> {
     }
 
     fn config_maps(&mut self) {
-        let mut meta = self.meta("istio-ca-root-cert", self.created + 1);
-        meta["labels"] = smap(&[("istio.io/config", "true")]);
-        let ca = self.ca.to_string();
-        self.push(
-            "configmaps",
-            json!({"apiVersion": "v1", "data": {"root-cert.pem": ca}, "kind": "ConfigMap", "metadata": meta}),
-        );
-        let mut meta = self.meta("kube-root-ca.crt", self.created);
-        meta["annotations"] = smap(&[(
-            "kubernetes.io/description",
-            "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.",
-        )]);
-        let ca = self.ca.to_string();
-        self.push(
-            "configmaps",
-            json!({"apiVersion": "v1", "data": {"ca.crt": ca}, "kind": "ConfigMap", "metadata": meta}),
-        );
+        let root_cert =
+            k8s::istio_ca_root_cert(&mut self.ctx, self.name, self.created + 1, self.ca);
+        self.push("configmaps", root_cert);
+        let root_ca = k8s::kube_root_ca(&mut self.ctx, self.name, self.created, self.ca);
+        self.push("configmaps", root_ca);
     }
 
     /// The four Services; returns (name, uid, selector) for the EndpointSlices.
@@ -418,11 +403,7 @@ impl Ns<'_> {
                 "kubectl.kubernetes.io/last-applied-configuration": last_applied(&manifest)
             });
             meta["labels"] = json!({"app": app, "service": app});
-            let ip = format!(
-                "10.96.{}.{}",
-                self.ctx.rng.below(256),
-                1 + self.ctx.rng.below(254)
-            );
+            let ip = self.ctx.service_ip("10.96");
             let uid = meta["uid"].as_str().unwrap_or_default().to_string();
             self.push(
                 "services",
@@ -430,17 +411,11 @@ impl Ns<'_> {
                     "apiVersion": "v1",
                     "kind": "Service",
                     "metadata": meta,
-                    "spec": {
-                        "clusterIP": ip,
-                        "clusterIPs": [ip],
-                        "internalTrafficPolicy": "Cluster",
-                        "ipFamilies": ["IPv4"],
-                        "ipFamilyPolicy": "SingleStack",
-                        "ports": [{"name": "http", "port": 9080, "protocol": "TCP", "targetPort": 9080}],
-                        "selector": selector,
-                        "sessionAffinity": "None",
-                        "type": "ClusterIP",
-                    },
+                    "spec": k8s::service_spec(
+                        &ip,
+                        json!([{"name": "http", "port": 9080, "protocol": "TCP", "targetPort": 9080}]),
+                        Value::Object(selector.clone()),
+                    ),
                     "status": {"loadBalancer": {}},
                 }),
             );
@@ -634,7 +609,7 @@ impl Ns<'_> {
             } else {
                 rev.created
             };
-            let tmpl = hashed(&rev.template, &hash);
+            let tmpl = k8s::hashed(&rev.template, &hash);
             let mut meta = self.meta(&rs_name, created);
             let rs = Owned {
                 name: rs_name.clone(),
@@ -777,17 +752,11 @@ impl Ns<'_> {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
                 "metadata": dep_meta,
-                "spec": {
-                    "progressDeadlineSeconds": 600,
-                    "replicas": wl.desired,
-                    "revisionHistoryLimit": 10,
-                    "selector": {"matchLabels": {"app": wl.app, "version": wl.version}},
-                    "strategy": {
-                        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-                        "type": "RollingUpdate",
-                    },
-                    "template": template,
-                },
+                "spec": k8s::deployment_spec(
+                    wl.desired,
+                    json!({"app": wl.app, "version": wl.version}),
+                    template,
+                ),
                 "status": status,
             }),
         );
@@ -808,29 +777,37 @@ impl Ns<'_> {
 
     fn deployment_event(&mut self, dep: &Owned, message: String, at: i64) {
         self.scaled.insert(dep.name.clone());
-        let about = Involved {
-            api_version: "apps/v1",
-            kind: "Deployment",
-            name: &dep.name,
-            namespace: self.name,
-            uid: &dep.uid,
-            rv: &dep.rv,
-        };
-        let e = event_v1(
-            &mut self.ctx,
+        let about = dep.involved("apps/v1", "Deployment", self.name);
+        self.controller_event(
             &about,
-            EventText {
-                reason: "ScalingReplicaSet",
-                message,
-                warning: false,
-                count: 1,
-                first: at,
-                last: at,
-                component: "deployment-controller",
-                host: None,
-                field_path: None,
-            },
+            "ScalingReplicaSet",
+            message,
+            at,
+            "deployment-controller",
         );
+    }
+
+    /// An Event a controller recorded once (no node, no container).
+    fn controller_event(
+        &mut self,
+        about: &Involved,
+        reason: &'static str,
+        message: String,
+        at: i64,
+        component: &'static str,
+    ) {
+        let text = EventText {
+            reason,
+            message,
+            warning: false,
+            count: 1,
+            first: at,
+            last: at,
+            component,
+            host: None,
+            field_path: None,
+        };
+        let e = event_v1(&mut self.ctx, about, text);
         self.push("events", e);
     }
 
@@ -1047,14 +1024,15 @@ impl Ns<'_> {
         container: Option<&str>,
     ) {
         let host = (component == "kubelet").then(|| p.node.clone().unwrap_or_default());
-        let about = Involved {
-            api_version: "v1",
-            kind: "Pod",
-            name: &p.name,
-            namespace: self.name,
-            uid: &p.uid,
-            rv: &p.rv,
-        };
+        // `istio-init` is the only init container a pod has (the injector's).
+        let field_path = container.map(|c| {
+            let list = if c == "istio-init" {
+                "initContainers"
+            } else {
+                "containers"
+            };
+            format!("spec.{list}{{{c}}}")
+        });
         let text = EventText {
             reason,
             message,
@@ -1064,10 +1042,47 @@ impl Ns<'_> {
             last,
             component,
             host: host.as_deref(),
-            field_path: container.map(|c| format!("spec.containers{{{c}}}")),
+            field_path,
         };
-        let e = event_v1(&mut self.ctx, &about, text);
+        let e = event_v1(&mut self.ctx, &Involved::pod(self.name, p), text);
         self.push("events", e);
+    }
+
+    /// The scheduler placing `p` when it was created.
+    fn scheduled_event(&mut self, p: &PodInfo) {
+        let node = p.node.as_deref().unwrap_or_default();
+        let message = format!("Successfully assigned {}/{} to {node}", self.name, p.name);
+        let t = p.created;
+        self.pod_event(
+            p,
+            "Scheduled",
+            message,
+            false,
+            1,
+            (t, t),
+            "default-scheduler",
+            None,
+        );
+    }
+
+    /// The kubelet starting container `c` of `p` from `image` (already on the node), `count`
+    /// times: Pulled and Created over `created`, Started over `started`.
+    fn start_events(
+        &mut self,
+        p: &PodInfo,
+        (c, image): (&str, &str),
+        count: u32,
+        created: (i64, i64),
+        started: (i64, i64),
+    ) {
+        for (reason, message) in start_messages(c, image) {
+            let seen = if reason == "Started" {
+                started
+            } else {
+                created
+            };
+            self.pod_event(p, reason, message, false, count, seen, "kubelet", Some(c));
+        }
     }
 
     fn events_for(&mut self, p: &PodInfo) {
@@ -1076,9 +1091,6 @@ impl Ns<'_> {
         let image = p.images.first().cloned().unwrap_or_default();
         let c = Some(app.as_str());
         let t = p.created;
-        let node = p.node.clone().unwrap_or_default();
-        let scheduled = format!("Successfully assigned {ns}/{} to {node}", p.name);
-        let present = format!("Container image \"{image}\" already present on machine");
         match &p.state {
             PodState::Running | PodState::NotReady | PodState::OomRecovered { .. } => {
                 let n = match p.state {
@@ -1086,38 +1098,8 @@ impl Ns<'_> {
                     _ => 1,
                 };
                 let last = if n > 1 { NOW - 15 * MINUTE } else { t + 5 };
-                let k = "kubelet";
-                self.pod_event(
-                    p,
-                    "Scheduled",
-                    scheduled,
-                    false,
-                    1,
-                    (t, t),
-                    "default-scheduler",
-                    None,
-                );
-                self.pod_event(p, "Pulled", present, false, n, (t + 4, last), k, c);
-                self.pod_event(
-                    p,
-                    "Created",
-                    format!("Created container: {app}"),
-                    false,
-                    n,
-                    (t + 4, last),
-                    k,
-                    c,
-                );
-                self.pod_event(
-                    p,
-                    "Started",
-                    format!("Started container {app}"),
-                    false,
-                    n,
-                    (t + 5, last),
-                    k,
-                    c,
-                );
+                self.scheduled_event(p);
+                self.start_events(p, (&app, &image), n, (t + 4, last), (t + 5, last));
                 if matches!(p.state, PodState::NotReady) {
                     self.unhealthy_event(p, &app);
                 }
@@ -1131,27 +1113,7 @@ impl Ns<'_> {
                 let seen = (t + 5 * MINUTE, NOW - 2 * MINUTE);
                 let pulls = restarts / 2 + 1;
                 self.pod_event(p, "BackOff", backoff, true, restarts * 3, seen, k, c);
-                self.pod_event(p, "Pulled", present, false, pulls, seen, k, c);
-                self.pod_event(
-                    p,
-                    "Created",
-                    format!("Created container: {app}"),
-                    false,
-                    pulls,
-                    seen,
-                    k,
-                    c,
-                );
-                self.pod_event(
-                    p,
-                    "Started",
-                    format!("Started container {app}"),
-                    false,
-                    pulls,
-                    seen,
-                    k,
-                    c,
-                );
+                self.start_events(p, (&app, &image), pulls, seen, seen);
                 let path = format!("logs/{ns}/{}/{app}.log", p.name);
                 self.logs.push((path, CRASH_LOG.to_string()));
             }
@@ -1161,16 +1123,7 @@ impl Ns<'_> {
                 let failed = format!(
                     "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
                 );
-                self.pod_event(
-                    p,
-                    "Scheduled",
-                    scheduled,
-                    false,
-                    1,
-                    (t, t),
-                    "default-scheduler",
-                    None,
-                );
+                self.scheduled_event(p);
                 self.pod_event(
                     p,
                     "Pulling",
@@ -1217,16 +1170,9 @@ impl Ns<'_> {
                 let k = "kubelet";
                 let seen = (t + 4, NOW - 2 * MINUTE);
                 let failed = "Error: configmap \"details-settings\" not found".to_string();
-                self.pod_event(
-                    p,
-                    "Scheduled",
-                    scheduled,
-                    false,
-                    1,
-                    (t, t),
-                    "default-scheduler",
-                    None,
-                );
+                // The image is on the node: creating the container is what fails.
+                let [(_, present), ..] = start_messages(&app, &image);
+                self.scheduled_event(p);
                 self.pod_event(p, "Pulled", present, false, 37, seen, k, c);
                 self.pod_event(p, "Failed", failed, true, 37, seen, k, c);
             }
@@ -1259,14 +1205,7 @@ impl Ns<'_> {
     /// The kubelet's readiness-probe failures, through the events.k8s.io API.
     fn unhealthy_event(&mut self, p: &PodInfo, app: &str) {
         let node = p.node.clone().unwrap_or_default();
-        let about = Involved {
-            api_version: "v1",
-            kind: "Pod",
-            name: &p.name,
-            namespace: self.name,
-            uid: &p.uid,
-            rv: &p.rv,
-        };
+        let about = Involved::pod(self.name, p);
         let text = EventText {
             reason: "Unhealthy",
             message: "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
@@ -1292,48 +1231,14 @@ impl Ns<'_> {
             .filter(|p| p.state.serving() && p.injected)
             .collect();
         'pods: for p in &serving {
+            let t = p.created + 2;
             for c in ["istio-init", "istio-proxy"] {
-                let image = crate::k8s::PROXY_IMAGE;
-                let t = p.created + 2;
-                for (reason, message) in [
-                    (
-                        "Pulled",
-                        format!("Container image \"{image}\" already present on machine"),
-                    ),
-                    ("Created", format!("Created container: {c}")),
-                    ("Started", format!("Started container {c}")),
-                ] {
+                for (reason, message) in start_messages(c, k8s::PROXY_IMAGE) {
                     if left == 0 {
                         break 'pods;
                     }
                     left -= 1;
-                    let field = if c == "istio-init" {
-                        format!("spec.initContainers{{{c}}}")
-                    } else {
-                        format!("spec.containers{{{c}}}")
-                    };
-                    let node = p.node.clone().unwrap_or_default();
-                    let about = Involved {
-                        api_version: "v1",
-                        kind: "Pod",
-                        name: &p.name,
-                        namespace: self.name,
-                        uid: &p.uid,
-                        rv: &p.rv,
-                    };
-                    let text = EventText {
-                        reason,
-                        message,
-                        warning: false,
-                        count: 1,
-                        first: t,
-                        last: t,
-                        component: "kubelet",
-                        host: Some(&node),
-                        field_path: Some(field),
-                    };
-                    let e = event_v1(&mut self.ctx, &about, text);
-                    self.push("events", e);
+                    self.pod_event(p, reason, message, false, 1, (t, t), "kubelet", Some(c));
                 }
             }
         }
@@ -1371,27 +1276,15 @@ impl Ns<'_> {
                 break;
             }
             left -= 1;
-            let about = Involved {
-                api_version: "apps/v1",
-                kind: "ReplicaSet",
-                name: &rs.name,
-                namespace: self.name,
-                uid: &rs.uid,
-                rv: &rs.rv,
-            };
-            let text = EventText {
-                reason: "SuccessfulCreate",
-                message: format!("Created pod: {}", p.name),
-                warning: false,
-                count: 1,
-                first: p.created,
-                last: p.created,
-                component: "replicaset-controller",
-                host: None,
-                field_path: None,
-            };
-            let e = event_v1(&mut self.ctx, &about, text);
-            self.push("events", e);
+            let about = rs.involved("apps/v1", "ReplicaSet", self.name);
+            let message = format!("Created pod: {}", p.name);
+            self.controller_event(
+                &about,
+                "SuccessfulCreate",
+                message,
+                p.created,
+                "replicaset-controller",
+            );
         }
         let mut names = BTreeSet::new();
         while left > 0 {

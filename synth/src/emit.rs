@@ -11,7 +11,7 @@ pub fn yaml_document(out: &mut String, v: &Value) {
     match v {
         Value::Object(m) if !m.is_empty() => write_map(out, m, 0, false),
         other => {
-            write_scalar_or_empty(out, other, 0);
+            write_scalar_or_empty(out, other);
             out.push('\n');
         }
     }
@@ -80,7 +80,7 @@ fn write_value_after_key(out: &mut String, v: &Value, ind: usize) {
         Value::String(s) if !is_inline(v) => write_literal(out, s, ind + 2),
         other => {
             out.push(' ');
-            write_scalar_or_empty(out, other, ind);
+            write_scalar_or_empty(out, other);
             out.push('\n');
         }
     }
@@ -101,14 +101,14 @@ fn write_seq(out: &mut String, a: &[Value], ind: usize, first_inline: bool) {
                 write_literal(out, s, ind + 2);
             }
             other => {
-                write_scalar_or_empty(out, other, ind);
+                write_scalar_or_empty(out, other);
                 out.push('\n');
             }
         }
     }
 }
 
-fn write_scalar_or_empty(out: &mut String, v: &Value, _ind: usize) {
+fn write_scalar_or_empty(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

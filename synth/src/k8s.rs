@@ -63,6 +63,27 @@ impl Ctx {
     pub fn container_id(&mut self) -> String {
         format!("containerd://{}", self.rng.hex(64))
     }
+
+    /// A Service address `<prefix>.x.y` (a cluster IP in `10.96`, a load balancer's public IP).
+    pub fn service_ip(&mut self, prefix: &str) -> String {
+        format!(
+            "{prefix}.{}.{}",
+            self.rng.below(256),
+            1 + self.rng.below(254)
+        )
+    }
+
+    /// `metadata` of a namespaced object as the API server stores it. Draws the
+    /// resourceVersion before the uid: every later draw, and so the output's bytes, depend on it.
+    pub fn meta(&mut self, ns: &str, name: &str, created: i64) -> Value {
+        json!({
+            "creationTimestamp": rfc3339(created),
+            "name": name,
+            "namespace": ns,
+            "resourceVersion": self.rv(),
+            "uid": self.rng.uid(),
+        })
+    }
 }
 
 /// A string map (labels, annotations, selectors) from pairs.
@@ -72,6 +93,76 @@ pub fn smap(pairs: &[(&str, &str)]) -> Value {
         m.insert((*k).to_string(), Value::String((*v).to_string()));
     }
     Value::Object(m)
+}
+
+/// A Namespace object: `labels` plus the `kubernetes.io/metadata.name` label the API server adds.
+pub fn namespace(ctx: &mut Ctx, name: &str, labels: &[(&str, &str)], created: i64) -> Value {
+    let mut labels = smap(labels);
+    labels["kubernetes.io/metadata.name"] = json!(name);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "creationTimestamp": rfc3339(created),
+            "labels": labels,
+            "name": name,
+            "resourceVersion": ctx.rv(),
+            "uid": ctx.rng.uid(),
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    })
+}
+
+/// The `kube-root-ca.crt` ConfigMap the root CA publisher puts in every namespace.
+pub fn kube_root_ca(ctx: &mut Ctx, ns: &str, created: i64, ca: &str) -> Value {
+    let mut meta = ctx.meta(ns, "kube-root-ca.crt", created);
+    meta["annotations"] = smap(&[(
+        "kubernetes.io/description",
+        "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.",
+    )]);
+    json!({"apiVersion": "v1", "data": {"ca.crt": ca}, "kind": "ConfigMap", "metadata": meta})
+}
+
+/// The `istio-ca-root-cert` ConfigMap istiod writes into each namespace it serves.
+pub fn istio_ca_root_cert(ctx: &mut Ctx, ns: &str, created: i64, ca: &str) -> Value {
+    let mut meta = ctx.meta(ns, "istio-ca-root-cert", created);
+    meta["labels"] = smap(&[("istio.io/config", "true")]);
+    json!({"apiVersion": "v1", "data": {"root-cert.pem": ca}, "kind": "ConfigMap", "metadata": meta})
+}
+
+/// A pod template with the `pod-template-hash` label its ReplicaSet adds.
+pub fn hashed(template: &Value, hash: &str) -> Value {
+    let mut t = template.clone();
+    t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+    t
+}
+
+/// A `ClusterIP` Service's `spec` with the defaults the API server fills in.
+pub fn service_spec(ip: &str, ports: Value, selector: Value) -> Value {
+    json!({
+        "clusterIP": ip,
+        "clusterIPs": [ip],
+        "internalTrafficPolicy": "Cluster",
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "ports": ports,
+        "selector": selector,
+        "sessionAffinity": "None",
+        "type": "ClusterIP",
+    })
+}
+
+/// A Deployment's `spec` with the defaults the API server fills in.
+pub fn deployment_spec(replicas: i64, selector: Value, template: Value) -> Value {
+    json!({
+        "progressDeadlineSeconds": 600,
+        "replicas": replicas,
+        "revisionHistoryLimit": 10,
+        "selector": {"matchLabels": selector},
+        "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}, "type": "RollingUpdate"},
+        "template": template,
+    })
 }
 
 /// `kubectl.kubernetes.io/last-applied-configuration` for a manifest applied with kubectl: the
@@ -115,8 +206,8 @@ fn token_mount(name: &str) -> Value {
     json!({"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "name": name, "readOnly": true})
 }
 
-/// The volumes injection adds, in the order Istio 1.28 writes them.
-fn istio_volumes() -> Vec<Value> {
+/// The volumes injection adds, in the order Istio 1.28 writes them (the gateway has them too).
+pub fn istio_volumes() -> Vec<Value> {
     vec![
         json!({"emptyDir": {}, "name": "workload-socket"}),
         json!({"emptyDir": {}, "name": "credential-socket"}),
@@ -866,19 +957,46 @@ pub struct EventText<'a> {
     pub field_path: Option<String>,
 }
 
+impl<'a> Involved<'a> {
+    /// The pod `p` in `namespace`.
+    pub fn pod(namespace: &'a str, p: &'a PodInfo) -> Self {
+        Self {
+            api_version: "v1",
+            kind: "Pod",
+            name: &p.name,
+            namespace,
+            uid: &p.uid,
+            rv: &p.rv,
+        }
+    }
+
+    /// The object reference both Event APIs carry (`involvedObject`, `regarding`).
+    fn reference(&self, field_path: Option<&str>) -> Value {
+        let mut r = json!({
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "resourceVersion": self.rv,
+            "uid": self.uid,
+        });
+        if let Some(f) = field_path {
+            r["fieldPath"] = json!(f);
+        }
+        r
+    }
+}
+
+/// An Event's `metadata`, named after the object it is about as the recorders name them. The
+/// name's suffix is drawn before the resourceVersion and uid, as the generated bytes require.
+fn event_meta(ctx: &mut Ctx, about: &Involved, created: i64) -> Value {
+    let name = format!("{}.{}", about.name, ctx.rng.hex(16));
+    ctx.meta(about.namespace, &name, created)
+}
+
 /// A core `v1` Event, as `kubectl get events -o yaml` prints it.
 pub fn event_v1(ctx: &mut Ctx, about: &Involved, e: EventText) -> Value {
-    let mut involved = json!({
-        "apiVersion": about.api_version,
-        "kind": about.kind,
-        "name": about.name,
-        "namespace": about.namespace,
-        "resourceVersion": about.rv,
-        "uid": about.uid,
-    });
-    if let Some(f) = &e.field_path {
-        involved["fieldPath"] = json!(f);
-    }
+    let involved = about.reference(e.field_path.as_deref());
     let mut source = json!({"component": e.component});
     if let Some(h) = e.host {
         source["host"] = json!(h);
@@ -892,13 +1010,7 @@ pub fn event_v1(ctx: &mut Ctx, about: &Involved, e: EventText) -> Value {
         "kind": "Event",
         "lastTimestamp": rfc3339(e.last),
         "message": e.message,
-        "metadata": {
-            "creationTimestamp": rfc3339(e.first),
-            "name": format!("{}.{}", about.name, ctx.rng.hex(16)),
-            "namespace": about.namespace,
-            "resourceVersion": ctx.rv(),
-            "uid": ctx.rng.uid(),
-        },
+        "metadata": event_meta(ctx, about, e.first),
         "reason": e.reason,
         "reportingComponent": e.component,
         "reportingInstance": e.host.unwrap_or(""),
@@ -909,29 +1021,13 @@ pub fn event_v1(ctx: &mut Ctx, about: &Involved, e: EventText) -> Value {
 
 /// An `events.k8s.io/v1` Event (the newer API kubelet writes through), for the same facts.
 pub fn event_events_k8s_io(ctx: &mut Ctx, about: &Involved, e: EventText) -> Value {
-    let mut regarding = json!({
-        "apiVersion": about.api_version,
-        "kind": about.kind,
-        "name": about.name,
-        "namespace": about.namespace,
-        "resourceVersion": about.rv,
-        "uid": about.uid,
-    });
-    if let Some(f) = &e.field_path {
-        regarding["fieldPath"] = json!(f);
-    }
+    let regarding = about.reference(e.field_path.as_deref());
     json!({
         "action": "Probing",
         "apiVersion": "events.k8s.io/v1",
         "eventTime": crate::time::micro(e.first),
         "kind": "Event",
-        "metadata": {
-            "creationTimestamp": rfc3339(e.first),
-            "name": format!("{}.{}", about.name, ctx.rng.hex(16)),
-            "namespace": about.namespace,
-            "resourceVersion": ctx.rv(),
-            "uid": ctx.rng.uid(),
-        },
+        "metadata": event_meta(ctx, about, e.first),
         "note": e.message,
         "reason": e.reason,
         "regarding": regarding,

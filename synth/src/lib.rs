@@ -454,12 +454,7 @@ impl Snapshot {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         planted.push(Planted {
             failure: Failure::RootSyncForbidden,
-            target: Target {
-                api_version: "configsync.gke.io/v1beta1".into(),
-                kind: "RootSync".into(),
-                namespace: Some("config-management-system".into()),
-                name: "root-sync".into(),
-            },
+            target: base::root_sync_target(),
             codes: Failure::RootSyncForbidden.codes().to_vec(),
         });
         planted.sort_by(|a, b| (a.failure, &a.target).cmp(&(b.failure, &b.target)));

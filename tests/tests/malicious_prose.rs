@@ -6,6 +6,9 @@
 //! untrusted-data section of the request, while what a model that obeys it answers is removed
 //! by the output filter, each removal noted in `llm.filtered`.
 
+#[path = "support/ollama.rs"]
+mod ollama;
+use ollama::fake_ollama;
 use serde_json::{Value, json};
 use skillbox::engine::{EngineConfig, LoadError, LoadedSkill, SkillEngine, sha256_hex};
 use skillbox::evidence::{EvidenceSource, SnapshotSource};
@@ -179,53 +182,6 @@ fn secret_reads_are_denied_whatever_the_prose_says() {
             assert_ne!(o.kind.kind, "Secret", "a Secret reached the skill");
         }
     }
-}
-
-/// A one-request Ollama answering `/api/chat` with `content`; returns the request it received.
-fn fake_ollama(content: Value) -> (String, std::thread::JoinHandle<String>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handle = std::thread::spawn(move || {
-        let (mut sock, _) = listener.accept().unwrap();
-        sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        let (mut req, mut buf) = (Vec::new(), [0u8; 8192]);
-        loop {
-            let n = sock.read(&mut buf).unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            req.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&req);
-            if let Some(end) = text.find("\r\n\r\n") {
-                let len = text[..end]
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse::<usize>().ok())?
-                    })
-                    .unwrap_or(0);
-                if req.len() >= end + 4 + len {
-                    break;
-                }
-            }
-        }
-        let body = json!({
-            "model": "fake", "created_at": "2026-11-25T00:00:00Z",
-            "message": {"role": "assistant", "content": content.to_string()},
-            "done": true, "done_reason": "stop", "prompt_eval_count": 900, "eval_count": 80
-        })
-        .to_string();
-        let resp = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        sock.write_all(resp.as_bytes()).unwrap();
-        String::from_utf8_lossy(&req).into_owned()
-    });
-    (url, handle)
 }
 
 /// The answer of a model that obeyed the prose.

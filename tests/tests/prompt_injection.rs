@@ -5,7 +5,7 @@
 //! filter nothing destructive, invented or secret reaches the findings, and `filtered` says why.
 
 use serde_json::{Value, json};
-use skillbox::evidence::{KindKey, StoredObject};
+use skillbox::evidence::StoredObject;
 use skillbox::filter::{FilteredAnswer, filter_answer, find_mutation};
 use skillbox::llm::EvidencePack;
 use skillbox::report::ReportFinding;
@@ -26,21 +26,7 @@ const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhZG1pbiIsImFk
 c2lnbmF0dXJlLXRoYXQtbG9va3MtcmVhbC0xMjM0NTY";
 
 fn stored(value: Value) -> Arc<StoredObject> {
-    let api_version = value["apiVersion"].as_str().unwrap_or("v1").to_string();
-    let kind = value["kind"].as_str().unwrap_or("").to_string();
-    let namespace = value["metadata"]["namespace"].as_str().map(str::to_string);
-    let name = value["metadata"]["name"].as_str().unwrap_or("").to_string();
-    Arc::new(StoredObject {
-        kind: KindKey::from_api_version(&api_version, &kind),
-        api_version,
-        namespace,
-        name,
-        uid: None,
-        labels: Default::default(),
-        owners: Vec::new(),
-        event: None,
-        json: value.to_string().into(),
-    })
+    Arc::new(StoredObject::from_value(value).expect("a Kubernetes object"))
 }
 
 fn read(tool: &str, request: &str, objects: Vec<Arc<StoredObject>>, log: Option<&str>) -> ToolRead {

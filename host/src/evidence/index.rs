@@ -15,7 +15,7 @@ pub(super) struct Index {
     /// Kinds present with one representative apiVersion each (the first seen), for resolution.
     pub(super) present: BTreeMap<KindKey, String>,
     /// Events by `event_key` of their subject, each list sorted by (time, name).
-    events: HashMap<String, Vec<EventEntry>>,
+    events: HashMap<String, Vec<Arc<StoredObject>>>,
     count: usize,
 }
 
@@ -35,13 +35,6 @@ struct NsIndex {
     by_name: HashMap<String, u32>,
     /// label key -> value -> ascending positions in `objects`.
     postings: HashMap<String, HashMap<String, Vec<u32>>>,
-}
-
-struct EventEntry {
-    /// Group of the subject's apiVersion, when the event names one.
-    subject_group: Option<String>,
-    subject_uid: Option<String>,
-    event: Arc<StoredObject>,
 }
 
 /// `kind NUL namespace NUL name`: one allocation per lookup, and NUL cannot occur in any part.
@@ -105,22 +98,16 @@ fn event_time_key(v: &serde_json::Value) -> String {
 }
 
 /// The order events are answered in: by time ([`event_time_key`]), then name, namespace, kind.
-fn event_order<'a>(
-    time: &'a str,
-    e: &'a StoredObject,
-) -> (&'a str, &'a str, &'a Option<String>, &'a KindKey) {
+fn event_order(e: &StoredObject) -> (&str, &str, &Option<String>, &KindKey) {
+    let time = e.event.as_ref().map_or("", |f| f.time_key.as_str());
     (time, &e.name, &e.namespace, &e.kind)
-}
-
-fn time_of(e: &StoredObject) -> &str {
-    e.event.as_ref().map_or("", |f| f.time_key.as_str())
 }
 
 /// Sorts events as [`super::EvidenceSource::events_for`] answers them: by the latest time each
 /// reports (`series.lastObservedTime`, `lastTimestamp`, `eventTime`, …, compared as times),
 /// then by name, namespace and kind. Shared so a live source orders events as a snapshot does.
 pub fn sort_events(events: &mut [Arc<StoredObject>]) {
-    events.sort_by(|a, b| event_order(time_of(a), a).cmp(&event_order(time_of(b), b)));
+    events.sort_by(|a, b| event_order(a).cmp(&event_order(b)));
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` followed by a 9-digit fraction; anything else is kept as is.
@@ -146,21 +133,13 @@ impl Index {
         };
         let mut groups: HashMap<KindKey, BTreeMap<Option<String>, Vec<Arc<StoredObject>>>> =
             HashMap::new();
-        let mut events: HashMap<String, Vec<(String, EventEntry)>> = HashMap::new();
+        let mut events: HashMap<String, Vec<Arc<StoredObject>>> = HashMap::new();
         for obj in objects {
             index
                 .present
                 .entry(obj.kind.clone())
                 .or_insert_with(|| obj.api_version.clone());
             if let Some(f) = &obj.event {
-                let entry = EventEntry {
-                    subject_group: f
-                        .subject_api_version
-                        .as_deref()
-                        .map(|v| api_group(v).to_string()),
-                    subject_uid: f.subject_uid.clone(),
-                    event: Arc::clone(&obj),
-                };
                 events
                     .entry(event_key(
                         &f.subject_kind,
@@ -168,7 +147,7 @@ impl Index {
                         &f.subject_name,
                     ))
                     .or_default()
-                    .push((f.time_key.clone(), entry));
+                    .push(Arc::clone(&obj));
             }
             groups
                 .entry(obj.kind.clone())
@@ -192,15 +171,10 @@ impl Index {
             // `by_ns` is a BTreeMap, so `namespaces` is already sorted.
             index.kinds.insert(kind, ki);
         }
-        index.events = events
-            .into_iter()
-            .map(|(k, mut list)| {
-                list.sort_by(|(ta, a), (tb, b)| {
-                    event_order(ta, &a.event).cmp(&event_order(tb, &b.event))
-                });
-                (k, list.into_iter().map(|(_, e)| e).collect())
-            })
-            .collect();
+        for list in events.values_mut() {
+            sort_events(list);
+        }
+        index.events = events;
         index
     }
 
@@ -289,15 +263,8 @@ impl Index {
                 .and_then(|o| o.uid.clone())
         });
         list.iter()
-            .filter(|e| match (group, e.subject_group.as_deref()) {
-                (Some(want), Some(have)) => want == have,
-                _ => true,
-            })
-            .filter(|e| match (uid.as_deref(), e.subject_uid.as_deref()) {
-                (Some(want), Some(have)) => want == have,
-                _ => true,
-            })
-            .map(|e| Arc::clone(&e.event))
+            .filter(|e| e.event_about(group, uid.as_deref()))
+            .cloned()
             .collect()
     }
 }

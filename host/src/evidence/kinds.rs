@@ -48,6 +48,17 @@ const WELL_KNOWN: &[(&str, &str)] = &[
     ("configsync.gke.io/v1beta1", "RootSync"),
 ];
 
+/// The usual apiVersion of a well-known kind (in `group`, when given), e.g. `apps/v1` for
+/// `Deployment`.
+pub(crate) fn well_known_api_version(kind: &str, group: Option<&str>) -> Option<&'static str> {
+    WELL_KNOWN
+        .iter()
+        .find(|(api_version, k)| {
+            *k == kind && group.is_none_or(|g| super::api_group(api_version) == g)
+        })
+        .map(|(api_version, _)| *api_version)
+}
+
 /// Resolves `query` against the kinds present (`present`: one representative apiVersion per
 /// kind) or, when none matches, the well-known table: a kind the evidence holds always wins
 /// over one it does not (`events` means `events.k8s.io` Events in a snapshot that has only those).

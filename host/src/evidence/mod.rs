@@ -7,6 +7,7 @@
 
 mod index;
 mod kinds;
+pub(crate) use kinds::well_known_api_version;
 mod snapshot;
 #[cfg(test)]
 mod tests;
@@ -128,6 +129,25 @@ impl StoredObject {
     /// sees the same JSON text and fields whichever source answered.
     pub fn from_value(value: serde_json::Value) -> Result<Self, EvidenceError> {
         snapshot::stored_object(value).map_err(|reason| EvidenceError::NotAnObject { reason })
+    }
+
+    /// Whether this Event is about the subject of API group `group` and `uid`. What either side
+    /// does not say matches: a subject's uid tells its current incarnation from a deleted
+    /// namesake's only when both the subject and the Event name one. Shared so a live source
+    /// filters events as a snapshot does.
+    pub fn event_about(&self, group: Option<&str>, uid: Option<&str>) -> bool {
+        let Some(f) = &self.event else {
+            return true;
+        };
+        let group_ok = match (group, f.subject_api_version.as_deref()) {
+            (Some(want), Some(have)) => api_group(have) == want,
+            _ => true,
+        };
+        let uid_ok = match (uid, f.subject_uid.as_deref()) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        };
+        group_ok && uid_ok
     }
 
     /// A reference naming this object, as skills report it.

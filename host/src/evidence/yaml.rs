@@ -175,7 +175,7 @@ impl Parser<'_> {
     fn line_end(&self, i: usize) -> usize {
         self.b
             .get(i..)
-            .and_then(|r| r.iter().position(|&c| c == b'\n'))
+            .and_then(|r| memchr::memchr(b'\n', r))
             .map_or(self.b.len(), |off| i + off)
     }
 
@@ -559,11 +559,7 @@ impl Parser<'_> {
         let mut keep = 0;
         let mut i = self.pos + 1;
         loop {
-            let off = self
-                .b
-                .get(i..)?
-                .iter()
-                .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))?;
+            let off = memchr::memchr3(b'"', b'\\', b'\n', self.b.get(i..)?)?;
             if off > 0 {
                 keep = push_run(&mut out, self.text.get(i..i + off)?, keep);
             }
@@ -602,11 +598,7 @@ impl Parser<'_> {
         let mut keep = 0;
         let mut i = self.pos + 1;
         loop {
-            let off = self
-                .b
-                .get(i..)?
-                .iter()
-                .position(|&c| matches!(c, b'\'' | b'\n'))?;
+            let off = memchr::memchr2(b'\'', b'\n', self.b.get(i..)?)?;
             if off > 0 {
                 keep = push_run(&mut out, self.text.get(i..i + off)?, keep);
             }

@@ -3,6 +3,8 @@
 //! never be able to read; ConfigMaps, env values and annotations hold tokens it may read but
 //! should not echo.
 
+use crate::evidence::KindKey;
+use crate::tools::{NamespaceScope, ResourcePolicy};
 use serde_json::{Value, json};
 use skillbox_crds::SkillSpec;
 use skillbox_guest::ObjectRef;
@@ -76,55 +78,20 @@ pub fn honeytoken() -> String {
 
 /// The apiVersion of a target kind: the usual one for well-known kinds, else `<group>/v1`.
 fn api_version(kind: &str, group: Option<&str>) -> String {
-    let known = match kind {
-        "Pod"
-        | "Service"
-        | "ConfigMap"
-        | "Namespace"
-        | "Node"
-        | "PersistentVolumeClaim"
-        | "ServiceAccount" => Some("v1"),
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" => Some("apps/v1"),
-        "Job" | "CronJob" => Some("batch/v1"),
-        "VirtualService" | "DestinationRule" | "Gateway" | "ServiceEntry" => {
-            Some("networking.istio.io/v1")
-        }
-        "PeerAuthentication" | "AuthorizationPolicy" => Some("security.istio.io/v1"),
-        "RootSync" | "RepoSync" => Some("configsync.gke.io/v1beta1"),
-        _ => None,
-    };
-    match (known, group) {
-        (Some(v), None) => v.to_string(),
-        (Some(v), Some(g)) if v.rsplit_once('/').map_or("", |(g, _)| g) == g => v.to_string(),
-        (_, Some(g)) if !g.is_empty() => format!("{g}/v1"),
-        _ => "v1".to_string(),
+    match (crate::evidence::well_known_api_version(kind, group), group) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(g)) if !g.is_empty() => format!("{g}/v1"),
+        (None, _) => "v1".to_string(),
     }
 }
 
-/// Whether a grant's kind entry (`Pod`, `Deployment.apps`, `*`) covers `kind`.
-fn grant_covers(entry: &str, kind: &str) -> bool {
-    entry == "*"
-        || entry
-            .split('.')
-            .next()
-            .is_some_and(|k| k.eq_ignore_ascii_case(kind))
-}
-
-/// The namespace a target of `kind` goes in: one the skill may read it in, else `default`.
-fn target_namespace(spec: &SkillSpec, kind: &str) -> String {
-    let grants = spec
-        .grants
-        .resources
-        .iter()
-        .filter(|g| g.kinds.iter().any(|k| grant_covers(k, kind)));
-    let mut first = None;
-    for g in grants {
-        match g.namespaces.iter().min() {
-            None => return "default".to_string(),
-            Some(ns) => first = first.or_else(|| Some(ns.clone())),
-        }
+/// The namespace a target goes in: the first one the skill's grants let it read the target's kind
+/// in (the sandbox's own rule), else `default`.
+fn target_namespace(policy: &ResourcePolicy, kind: &KindKey) -> String {
+    match policy.namespaces_for(kind) {
+        Ok(NamespaceScope::Only(namespaces)) if !namespaces.is_empty() => namespaces[0].clone(),
+        _ => "default".to_string(),
     }
-    first.unwrap_or_else(|| "default".to_string())
 }
 
 /// Every namespace the skill might read, plus `default`, sorted.
@@ -255,9 +222,10 @@ impl Canary {
         }
         let mut targets = Vec::new();
         let mut seen = BTreeSet::new();
+        let policy = ResourcePolicy::new(&spec.grants.resources);
         for t in &spec.targets {
             let api = api_version(&t.kind, t.group.as_deref());
-            let ns = target_namespace(spec, &t.kind);
+            let ns = target_namespace(&policy, &KindKey::from_api_version(&api, &t.kind));
             for name in names {
                 if !seen.insert((t.kind.clone(), ns.clone(), name.clone())) {
                     continue;

@@ -235,13 +235,6 @@ fn error_status(e: &CallError) -> Status {
     }
 }
 
-fn target_label(o: &skillbox_guest::ObjectRef) -> String {
-    match &o.namespace {
-        Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
-        None => format!("{} {}", o.kind, o.name),
-    }
-}
-
 /// Probes the package folder at `path`; `names` are the canary targets' names (each target kind
 /// gets one object per name; a skill may behave by name).
 pub fn probe(
@@ -298,15 +291,15 @@ pub fn probe(
             let evidence: Arc<dyn EvidenceSource> = Arc::new(snap);
             let mut output = String::new();
             for t in &canary.targets {
-                let label = target_label(&t.object);
+                let label = t.object.to_string();
                 let run = skill.investigate(evidence.clone(), &t.object);
                 let s = &run.stats;
                 let error = run.outcome.as_ref().err().cloned();
                 let (status, detail) = match run.outcome {
                     Ok(o) => {
                         output.push_str(&serde_json::to_string(&o).unwrap_or_default());
-                        let summary = format!("{:?}, {} findings", o.verdict, o.findings.len())
-                            .to_lowercase();
+                        let summary =
+                            format!("{}, {} findings", o.verdict.as_str(), o.findings.len());
                         let checked = check::check_outcome(&skill, &t.object, &run.reads, o);
                         if let Some(first) = checked.rejected.first() {
                             let mut classes: Vec<_> =
@@ -347,7 +340,7 @@ pub fn probe(
                 calls.push(record("investigate", &label, s, error.as_ref()));
             }
             for t in &canary.targets {
-                let label = target_label(&t.object);
+                let label = t.object.to_string();
                 let (result, s) = skill.detect_measured(&t.json);
                 let (status, detail) = match &result {
                     Ok(b) => (Status::Pass, format!("returned {b}; {}", cost(&s))),
@@ -409,7 +402,7 @@ fn record(call: &str, label: &str, s: &CallStats, error: Option<&CallError>) -> 
     CallRecord {
         call: call.into(),
         target: label.to_string(),
-        duration_micros: u64::try_from(s.duration.as_micros()).unwrap_or(u64::MAX),
+        duration_micros: crate::bench::micros(s.duration),
         fuel_consumed: s.fuel_consumed,
         memory_peak_bytes: s.memory_peak_bytes,
         tool_calls: s.tool_calls,

@@ -146,12 +146,6 @@ impl ToolContext {
         }
     }
 
-    /// The first denied requests (`tool request: reason`), at most 16; [`Self::denials`]
-    /// counts them all.
-    pub fn denied(&self) -> &[String] {
-        &self.denied
-    }
-
     /// Tool calls made so far.
     pub fn calls(&self) -> u32 {
         self.calls
@@ -160,11 +154,6 @@ impl ToolContext {
     /// Whether the skill hit its budget.
     pub fn budget_exhausted(&self) -> bool {
         self.exhausted
-    }
-
-    /// The record of answered calls.
-    pub fn into_reads(self) -> Vec<ToolRead> {
-        self.reads
     }
 
     /// The record of answered calls and the denied requests kept.

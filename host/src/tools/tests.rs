@@ -109,7 +109,7 @@ fn answers(failure: Failure) -> Vec<ToolError> {
             .unwrap()
             .unwrap_err(),
     ];
-    assert!(cx.into_reads().is_empty(), "a failed read is not a read");
+    assert!(cx.into_record().0.is_empty(), "a failed read is not a read");
     out
 }
 

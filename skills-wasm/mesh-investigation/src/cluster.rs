@@ -97,8 +97,20 @@ impl Cluster {
         sel: &str,
         f: fn(&Object) -> T,
     ) -> Option<Vec<T>> {
+        self.list_where(kind, ns, sel, |_| true, f)
+    }
+
+    /// [`Self::list`], parsing only the objects `keep` accepts.
+    fn list_where<T>(
+        &mut self,
+        kind: &str,
+        ns: Option<&str>,
+        sel: &str,
+        keep: impl Fn(&Object) -> bool,
+        f: fn(&Object) -> T,
+    ) -> Option<Vec<T>> {
         match tools::list_objects(kind, ns, sel) {
-            Ok(objs) => Some(objs.iter().map(f).collect()),
+            Ok(objs) => Some(objs.iter().filter(|o| keep(o)).map(f).collect()),
             // A kind the cluster does not serve (no CRD) simply has no objects.
             Err(ToolError::NotFound(_)) => Some(Vec::new()),
             Err(e) => {
@@ -117,13 +129,27 @@ impl Cluster {
     /// namespace, the Service's and the root namespace (`routes::lookup_path`), so no call here
     /// lists the whole cluster.
     pub fn dest_rules_in(&mut self, nss: &[&str]) -> Option<Vec<DestinationRule>> {
+        self.per_namespace(kinds::DR, nss, DestinationRule::parse, |c| {
+            &mut c.dest_rules
+        })
+    }
+
+    /// `kind` in each of the namespaces `nss`, each listed once per investigation (kept in
+    /// `cache`), in that order; `None` when one of the reads failed.
+    fn per_namespace<T: Clone>(
+        &mut self,
+        kind: &str,
+        nss: &[&str],
+        parse: fn(&Object) -> T,
+        cache: fn(&mut Self) -> &mut BTreeMap<String, Option<Vec<T>>>,
+    ) -> Option<Vec<T>> {
         let mut out = Vec::new();
         for ns in dedup(nss) {
-            if !self.dest_rules.contains_key(ns) {
-                let v = self.list(kinds::DR, Some(ns), "", DestinationRule::parse);
-                self.dest_rules.insert(ns.to_string(), v);
+            if !cache(self).contains_key(ns) {
+                let v = self.list(kind, Some(ns), "", parse);
+                cache(self).insert(ns.to_string(), v);
             }
-            out.extend(self.dest_rules.get(ns)?.as_ref()?.iter().cloned());
+            out.extend(cache(self).get(ns)?.as_ref()?.iter().cloned());
         }
         Some(out)
     }
@@ -140,15 +166,9 @@ impl Cluster {
     /// The PeerAuthentications of the namespaces `nss`, in that order (`None` when a read
     /// failed): a workload's policy comes from its own namespace or the root namespace only.
     pub fn peer_auths_in(&mut self, nss: &[&str]) -> Option<Vec<PeerAuthentication>> {
-        let mut out = Vec::new();
-        for ns in dedup(nss) {
-            if !self.peer_auths.contains_key(ns) {
-                let v = self.list(kinds::PA, Some(ns), "", PeerAuthentication::parse);
-                self.peer_auths.insert(ns.to_string(), v);
-            }
-            out.extend(self.peer_auths.get(ns)?.as_ref()?.iter().cloned());
-        }
-        Some(out)
+        self.per_namespace(kinds::PA, nss, PeerAuthentication::parse, |c| {
+            &mut c.peer_auths
+        })
     }
 
     /// Every VirtualService (for DestinationRule and Gateway targets).
@@ -167,19 +187,13 @@ impl Cluster {
         if let Some(all) = &self.virtual_services {
             return all.clone();
         }
-        match tools::list_objects(kinds::VS, None, "") {
-            Ok(objs) => Some(
-                objs.iter()
-                    .filter(|o| o.mentions(needle))
-                    .map(VirtualService::parse)
-                    .collect(),
-            ),
-            Err(ToolError::NotFound(_)) => Some(Vec::new()),
-            Err(e) => {
-                self.gap(&format!("list {}", kinds::VS), &e);
-                None
-            }
-        }
+        self.list_where(
+            kinds::VS,
+            None,
+            "",
+            |o| o.mentions(needle),
+            VirtualService::parse,
+        )
     }
 
     /// Service `ns/name`.

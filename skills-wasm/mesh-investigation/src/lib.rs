@@ -216,11 +216,9 @@ fn check_dest(
         let pods = ctx.cl.service_pods(&s)?;
         return Some((s, pods));
     };
-    let svc_ns = svc.as_ref().map(|s| s.ns.clone());
-    let drs = ctx
-        .cl
-        .dest_rules_in(&routes::lookup_path(&vs.ns, svc_ns.as_deref()))?;
-    let rules = routes::rules_for(&drs, &fqdn, &vs.ns, svc.as_ref().map(|s| s.ns.as_str()));
+    let svc_ns = svc.as_ref().map(|s| s.ns.as_str());
+    let drs = ctx.cl.dest_rules_in(&routes::lookup_path(&vs.ns, svc_ns))?;
+    let rules = routes::rules_for(&drs, &fqdn, &vs.ns, svc_ns);
     if let Some(dr) = only_dr
         && !rules.iter().any(|r| &r.r == dr)
     {
