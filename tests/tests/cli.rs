@@ -360,3 +360,43 @@ fn skill_inspect_lists_imports_exports_and_digest() {
         assert!(exports.iter().any(|x| x == e), "{e}");
     }
 }
+
+#[test]
+fn bench_names_targets_as_investigate_does() {
+    let snap = repo().join("examples/checkout-oom/cluster");
+    let snap = snap.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "bench",
+        "--snapshot",
+        snap,
+        "deployment/checkout",
+        "-n",
+        "shop",
+        "--iterations",
+        "1",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let targets = report["targets"].as_array().expect("targets");
+    assert!(
+        targets
+            .iter()
+            .any(|t| t["target"] == "Deployment shop/checkout" && t["result"] == "resolved"),
+        "{out}"
+    );
+    // Without -n the namespace is `default`, as for `investigate`, with the same hint.
+    let (code, _, err) = run(&["bench", "--snapshot", snap, "deployment/checkout"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("default/checkout") && err.contains("shop/checkout (use -n)"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["bench", "--snapshot", snap, "--skill", "nope"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("nope") && err.contains("workload-health"),
+        "{err}"
+    );
+}
